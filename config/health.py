@@ -1,0 +1,91 @@
+"""Liveness and readiness: `/healthz` says the process is up; `/readyz` says it can do its job."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+Check = dict[str, Any]
+
+
+def _timed(fn: Callable[[], dict[str, Any]]) -> Check:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+    except Exception as exc:  # noqa: BLE001 - a readiness probe reports any failure instead of raising
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "latency_ms": _ms(started)}
+    return {"ok": True, **detail, "latency_ms": _ms(started)}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def check_database() -> Check:
+    def run() -> dict[str, Any]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"vendor": connection.vendor}
+
+    return _timed(run)
+
+
+def celery_app() -> Celery:
+    from config.celery import app
+
+    return app
+
+
+def check_broker() -> Check:
+    def run() -> dict[str, Any]:
+        with celery_app().connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+            conn.default_channel  # noqa: B018 - opening a channel is what really talks to the broker
+            return {"transport": conn.transport_cls}
+
+    return _timed(run)
+
+
+def check_guard_worker(timeout_s: float) -> Check:
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    from training_worker.tasks.guard import ping
+
+    def run() -> dict[str, Any]:
+        # `expires` drops the ping if no worker takes it in time, so dead pings never pile up.
+        result = ping.apply_async(expires=timeout_s * 5)
+        try:
+            answer: dict[str, Any] = result.get(timeout=timeout_s, interval=0.05)
+        except CeleryTimeout:
+            raise TimeoutError(f"no guard worker answered a ping within {timeout_s}s") from None
+        finally:
+            result.forget()
+        return {"worker": answer}
+
+    return _timed(run)
+
+
+def readiness_checks() -> dict[str, Check]:
+    checks = {"database": check_database(), "broker": check_broker()}
+    if checks["broker"]["ok"]:
+        checks["guard_worker"] = check_guard_worker(settings.READYZ_GUARD_TIMEOUT_S)
+    else:
+        checks["guard_worker"] = {"ok": False, "error": "skipped: the broker is unavailable"}
+    return checks
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = readiness_checks()
+    ready = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from celery import Celery
+from django.test import Client, override_settings
+
+
+def test_healthz_answers_without_touching_anything(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+@override_settings(READYZ_GUARD_TIMEOUT_S=0.5)
+def test_readyz_names_the_guard_check_when_no_worker_answers(client: Client) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["ok"] is True
+    assert body["checks"]["guard_worker"]["ok"] is False
+    assert "no guard worker answered a ping within 0.5s" in body["checks"]["guard_worker"]["error"]
+
+
+def test_readyz_is_ready_once_a_guard_worker_answers(client: Client, guard_worker: Any) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["guard_worker"]["worker"]["pid"] > 0
+
+
+@pytest.mark.django_db
+def test_readyz_reports_an_unreachable_broker(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real Celery app whose broker address has nothing listening (the env var would override it).
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    unreachable = Celery("unreachable", broker="redis://127.0.0.1:1/0")
+    monkeypatch.setattr("config.health.celery_app", lambda: unreachable)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["broker"]["ok"] is False
+    assert "Connection refused" in checks["broker"]["error"] or "Error" in checks["broker"]["error"]
+    assert checks["guard_worker"] == {"ok": False, "error": "skipped: the broker is unavailable"}
+
+
+@pytest.mark.django_db
+def test_metrics_are_in_prometheus_format(client: Client) -> None:
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert 'arbiter_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "arbiter_http_request_duration_seconds_bucket" in text
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_and_docs_are_served(client: Client) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    document = schema.json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/auth/login" in document["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_unknown_api_paths_answer_json_404(client: Client) -> None:
+    response = client.get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

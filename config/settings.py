@@ -192,6 +192,8 @@ if EMBEDDED_BROKER:
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # The transport polls its folder; a short interval keeps sync moderation calls snappy.
+        "polling_interval": 0.2,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}

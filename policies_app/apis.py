@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -13,9 +14,17 @@ from rest_framework.views import APIView
 
 from config.actors import request_actor
 from moderation_app.roles import IsPolicyEditor
-from policies_app.models import Policy
-from policies_app.selectors import policy_get, policy_list
-from policies_app.services import policy_create
+from policies_app.models import Policy, PolicyEvent, PolicyVersion
+from policies_app.selectors import (
+    policy_diff,
+    policy_event_list,
+    policy_get,
+    policy_list,
+    policy_version_get,
+    policy_version_list,
+)
+from policies_app.services import policy_create, policy_version_create, policy_version_publish
+from policies_app.spec import POLICY_SCHEMA, validate_policy
 
 
 class PolicyOutputSerializer(serializers.ModelSerializer[Policy]):
@@ -34,14 +43,34 @@ class PolicyOutputSerializer(serializers.ModelSerializer[Policy]):
         return obj.published_version.number if obj.published_version else None
 
 
-class PolicyListApi(APIView):
-    class InputSerializer(serializers.Serializer[Any]):
-        # `source` shadows Field.source in the type stubs only; DRF reads declared fields by name.
-        source = serializers.CharField(trim_whitespace=False)  # type: ignore[assignment]
-        message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+class SourceInputSerializer(serializers.Serializer[Any]):
+    # `source` shadows Field.source in the type stubs only; DRF reads declared fields by name.
+    source = serializers.CharField(trim_whitespace=False)  # type: ignore[assignment]
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class EditorWritesView(APIView):
+    """Reading needs any sign-in; POST needs the policy_editor role."""
 
     def get_permissions(self) -> list[Any]:
         return [IsPolicyEditor()] if self.request.method == "POST" else [IsAuthenticated()]
+
+
+class PolicyVersionOutputSerializer(serializers.ModelSerializer[PolicyVersion]):
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    categories = serializers.ListField(child=serializers.DictField(), read_only=True)
+    parent = serializers.SerializerMethodField()  # type: ignore[assignment]
+
+    class Meta:
+        model = PolicyVersion
+        fields = ["number", "sha256", "source", "categories", "author", "message", "parent", "created_at"]
+
+    def get_parent(self, obj: PolicyVersion) -> int | None:
+        return obj.parent.number if obj.parent_id and obj.parent else None
+
+
+class PolicyListApi(EditorWritesView):
+    InputSerializer = SourceInputSerializer
 
     @extend_schema(responses={200: PolicyOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -59,3 +88,112 @@ class PolicyDetailApi(APIView):
     @extend_schema(responses={200: PolicyOutputSerializer})
     def get(self, request: Request, slug: str) -> Response:
         return Response(PolicyOutputSerializer(policy_get(slug=slug)).data)
+
+
+class PolicyVersionListApi(EditorWritesView):
+    InputSerializer = SourceInputSerializer
+
+    @extend_schema(responses={200: PolicyVersionOutputSerializer(many=True)})
+    def get(self, request: Request, slug: str) -> Response:
+        versions = policy_version_list(policy=policy_get(slug=slug))
+        return Response(PolicyVersionOutputSerializer(versions, many=True).data)
+
+    @extend_schema(request=SourceInputSerializer, responses={201: PolicyVersionOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = policy_version_create(
+            policy=policy_get(slug=slug), actor=request_actor(request.user), **data.validated_data
+        )
+        return Response(PolicyVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class PolicyVersionDetailApi(APIView):
+    """Versions are immutable: only GET is defined, so PUT, PATCH and DELETE answer 405."""
+
+    @extend_schema(responses={200: PolicyVersionOutputSerializer})
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        version = policy_version_get(policy=policy_get(slug=slug), number=number)
+        return Response(PolicyVersionOutputSerializer(version).data)
+
+
+class PolicyVersionPublishApi(APIView):
+    permission_classes = [IsPolicyEditor]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses={200: PolicyOutputSerializer})
+    def post(self, request: Request, slug: str, number: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = policy_get(slug=slug)
+        version = policy_version_get(policy=policy, number=number)
+        policy_version_publish(
+            policy=policy, version=version, actor=request_actor(request.user), note=data.validated_data["note"]
+        )
+        return Response(PolicyOutputSerializer(policy_get(slug=slug)).data)
+
+
+class PolicyDiffApi(APIView):
+    class QuerySerializer(serializers.Serializer[Any]):
+        # `from` is a Python keyword, so the query names are mapped by hand.
+        from_number = serializers.IntegerField(min_value=1)
+        to_number = serializers.IntegerField(min_value=1)
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        diff = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request, slug: str) -> Response:
+        query = self.QuerySerializer(
+            data={"from_number": request.query_params.get("from"), "to_number": request.query_params.get("to")}
+        )
+        query.is_valid(raise_exception=True)
+        diff = policy_diff(
+            policy=policy_get(slug=slug),
+            from_number=query.validated_data["from_number"],
+            to_number=query.validated_data["to_number"],
+        )
+        return Response({"diff": diff})
+
+
+class PolicyValidateApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        source = serializers.CharField(trim_whitespace=False, allow_blank=True)  # type: ignore[assignment]
+        slug = serializers.SlugField(required=False, help_text="Check the id against this existing policy.")
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        errors = validate_policy(
+            data.validated_data["source"],
+            max_bytes=settings.POLICY_MAX_SOURCE_BYTES,
+            expected_id=data.validated_data.get("slug"),
+        )
+        return Response({"valid": not errors, "errors": [error.as_dict() for error in errors]})
+
+
+class PolicySchemaApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(POLICY_SCHEMA)
+
+
+class PolicyEventOutputSerializer(serializers.ModelSerializer[PolicyEvent]):
+    actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PolicyEvent
+        fields = ["kind", "version", "actor", "note", "created_at"]
+
+    def get_version(self, obj: PolicyEvent) -> int | None:
+        return obj.version.number if obj.version else None
+
+
+class PolicyEventListApi(APIView):
+    @extend_schema(responses={200: PolicyEventOutputSerializer(many=True)})
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(PolicyEventOutputSerializer(policy_event_list(policy=policy_get(slug=slug)), many=True).data)

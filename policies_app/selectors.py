@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import difflib
+
 from django.db.models import Max, QuerySet
 
 from config.errors import ApiError
-from policies_app.models import Policy
+from policies_app.models import Policy, PolicyEvent, PolicyVersion
 
 
 def policy_list() -> QuerySet[Policy]:
@@ -15,3 +17,31 @@ def policy_get(*, slug: str) -> Policy:
     if policy is None:
         raise ApiError(code="not_found", message=f"no policy '{slug}'", status_code=404)
     return policy
+
+
+def policy_version_list(*, policy: Policy) -> QuerySet[PolicyVersion]:
+    return policy.versions.select_related("author").order_by("-number")
+
+
+def policy_version_get(*, policy: Policy, number: int) -> PolicyVersion:
+    version = policy.versions.select_related("author").filter(number=number).first()
+    if version is None:
+        raise ApiError(code="not_found", message=f"policy '{policy.slug}' has no version {number}", status_code=404)
+    return version
+
+
+def policy_diff(*, policy: Policy, from_number: int, to_number: int) -> str:
+    """A unified diff of two versions' sources, as `git diff` would show it."""
+    old = policy_version_get(policy=policy, number=from_number)
+    new = policy_version_get(policy=policy, number=to_number)
+    lines = difflib.unified_diff(
+        old.source.splitlines(keepends=True),
+        new.source.splitlines(keepends=True),
+        fromfile=f"{policy.slug}@{old.number}",
+        tofile=f"{policy.slug}@{new.number}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def policy_event_list(*, policy: Policy) -> QuerySet[PolicyEvent]:
+    return policy.events.select_related("actor", "version").order_by("-created_at", "-id")

@@ -314,7 +314,7 @@ def format_path(path: Iterable[str | int]) -> str:
 
 
 class _Problems:
-    """Collects errors as (path, line) pairs while a stage runs."""
+    """The errors one stage finds, each added with its line and path."""
 
     def __init__(self) -> None:
         self.items: list[SpecError] = []
@@ -441,6 +441,7 @@ class _Builder:
                 self.fatal.add(_line_of(node), path, f"YAML tag {node.tag!r} is not supported here")
                 return None
             result: dict[Any, Any] = {}
+            first_lines: dict[tuple[type, Any], int] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG:
                     self.fatal.add(
@@ -457,12 +458,16 @@ class _Builder:
                 if len(self.fatal.items) != errors_before:
                     continue
                 key_path = (*path, _key_part(key))
-                if key in result:
-                    first = self.lines.get(key_path)
-                    where = f" (first set on line {first})" if first is not None else ""
+                # By type too: in Python `1 == True`, but `1:` and `yes:` are different YAML keys.
+                typed_key = (type(key), key)
+                if typed_key in first_lines:
                     self.duplicates.add(
-                        _line_of(key_node), key_path, f"duplicate key {key!r}{where}; keep only one of them"
+                        _line_of(key_node),
+                        key_path,
+                        f"duplicate key {key!r} (first set on line {first_lines[typed_key]}); keep only one of them",
                     )
+                else:
+                    first_lines[typed_key] = _line_of(key_node)
                 self.lines[key_path] = _line_of(key_node)
                 result[key] = self.build(value_node, key_path)
             return result

@@ -6,5 +6,20 @@ from policies_app import apis
 
 urlpatterns = [
     path("policies/", apis.PolicyListApi.as_view(), name="policy-list"),
+    path("policies/validate/", apis.PolicyValidateApi.as_view(), name="policy-validate"),
+    path("policies/schema/", apis.PolicySchemaApi.as_view(), name="policy-schema"),
     path("policies/<slug:slug>/", apis.PolicyDetailApi.as_view(), name="policy-detail"),
+    path("policies/<slug:slug>/versions/", apis.PolicyVersionListApi.as_view(), name="policy-version-list"),
+    path(
+        "policies/<slug:slug>/versions/<int:number>/",
+        apis.PolicyVersionDetailApi.as_view(),
+        name="policy-version-detail",
+    ),
+    path(
+        "policies/<slug:slug>/versions/<int:number>/publish/",
+        apis.PolicyVersionPublishApi.as_view(),
+        name="policy-version-publish",
+    ),
+    path("policies/<slug:slug>/diff/", apis.PolicyDiffApi.as_view(), name="policy-diff"),
+    path("policies/<slug:slug>/events/", apis.PolicyEventListApi.as_view(), name="policy-events"),
 ]

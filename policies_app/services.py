@@ -27,6 +27,13 @@ def _spec_json(spec: PolicySpec) -> dict[str, Any]:
 
 
 def _parse(source: str, *, expected_id: str | None = None) -> PolicySpec:
+    size, limit = len(source.encode("utf-8")), settings.POLICY_MAX_SOURCE_BYTES
+    if size > limit:
+        raise ApiError(
+            code="too_large",
+            message=f"policy source is {size:,} bytes; the limit is {limit:,} (POLICY_MAX_SOURCE_BYTES)",
+            status_code=413,
+        )
     try:
         return parse_policy(source, max_bytes=settings.POLICY_MAX_SOURCE_BYTES, expected_id=expected_id)
     except PolicySpecError as exc:

@@ -321,6 +321,20 @@ def test_cpu_profile_runs_a_guard_worker_without_a_gpu() -> None:
         assert not gpu_reservations(cpu_services[name]), f"{name} is in the cpu profile but reserves a GPU"
 
 
+def test_documented_cpu_command_starts_no_gpu_service() -> None:
+    header = [line.lstrip("# ").strip() for line in COMPOSE_FILE.read_text(encoding="utf-8").splitlines()]
+    commands = [line for line in header if "--profile cpu up" in line]
+    assert commands, "docker-compose.yml's header does not say how to run without GPUs"
+    named = [arg for arg in shlex.split(commands[0].split(" up ", 1)[1]) if not arg.startswith("-")]
+    assert named, "name the services to start: the GPU workers are in the default profile"
+    for name in named:
+        assert name in SERVICES, f"the documented command names an unknown service {name}"
+        assert not gpu_reservations(SERVICES[name]), f"the documented CPU command starts {name}, which needs a GPU"
+    assert any(
+        is_guard_worker(argv) for name in named for argv in simple_commands(as_argv(SERVICES[name]["command"]))
+    ), "the documented CPU command starts no guard worker"
+
+
 GUARD_COMMANDS = [
     pytest.param(argv, id=f"service:{name}")
     for name, service in SERVICES.items()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -111,3 +113,12 @@ def test_the_diff_needs_both_numbers(editor: APIClient) -> None:
     response = editor.get("/api/v1/policies/demo/diff/?from=1")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "to_number"
+
+
+def test_a_source_over_the_size_limit_answers_413_and_saves_nothing(editor: APIClient, settings: Any) -> None:
+    settings.POLICY_MAX_SOURCE_BYTES = 1024
+    response = editor.post("/api/v1/policies/", {"source": SOURCE + "#" * 2000}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert "the limit is 1,024" in response.json()["error"]["message"]
+    assert editor.get("/api/v1/policies/").json() == []

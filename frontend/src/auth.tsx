@@ -1,0 +1,98 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { Navigate, useLocation } from 'react-router-dom';
+
+import * as backend from './api';
+import type { User } from './api';
+import { ErrorMessage, Loading } from './components/Feedback';
+
+type SessionState =
+  | { status: 'loading' }
+  | { status: 'error'; error: unknown }
+  | { status: 'ready'; user: User | null };
+
+interface AuthContextValue {
+  session: SessionState;
+  /** The signed-in user; only call from inside a `RequireAuth`. */
+  user: User | null;
+  login(username: string, password: string): Promise<User>;
+  logout(): Promise<void>;
+  reload(): void;
+}
+
+const AuthContext = createContext<AuthContextValue | null>(null);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [session, setSession] = useState<SessionState>({ status: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let cancelled = false;
+    backend.fetchCurrentUser().then(
+      (user) => {
+        if (!cancelled) setSession({ status: 'ready', user });
+      },
+      (error: unknown) => {
+        if (!cancelled) setSession({ status: 'error', error });
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [attempt]);
+
+  // A 401 from any call means the session lapsed: drop the user so the guard sends them to /login.
+  useEffect(() => backend.api.onUnauthorized(() => setSession({ status: 'ready', user: null })), []);
+
+  const login = useCallback(async (username: string, password: string) => {
+    const user = await backend.login(username, password);
+    setSession({ status: 'ready', user });
+    return user;
+  }, []);
+
+  const logout = useCallback(async () => {
+    await backend.logout();
+    setSession({ status: 'ready', user: null });
+  }, []);
+
+  const reload = useCallback(() => {
+    setSession({ status: 'loading' });
+    setAttempt((n) => n + 1);
+  }, []);
+
+  const value = useMemo<AuthContextValue>(
+    () => ({ session, user: session.status === 'ready' ? session.user : null, login, logout, reload }),
+    [session, login, logout, reload],
+  );
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthContextValue {
+  const value = useContext(AuthContext);
+  if (!value) throw new Error('useAuth() must be used inside <AuthProvider>.');
+  return value;
+}
+
+/** Where the login page sends the user afterwards; the guard stores it in the location state. */
+export interface LoginLocationState {
+  from?: string;
+}
+
+/** Renders its children only for a signed-in user; anyone else goes to /login and comes back after. */
+export function RequireAuth({ children }: { children: ReactNode }) {
+  const { session, reload } = useAuth();
+  const location = useLocation();
+
+  if (session.status === 'loading') return <Loading label="Checking your session…" fullPage />;
+  if (session.status === 'error') {
+    return (
+      <main className="page page--centered">
+        <ErrorMessage title="Could not check your session" error={session.error} onRetry={reload} />
+      </main>
+    );
+  }
+  if (!session.user) {
+    const state: LoginLocationState = { from: location.pathname + location.search + location.hash };
+    return <Navigate to="/login" replace state={state} />;
+  }
+  return <>{children}</>;
+}

@@ -58,7 +58,7 @@ run: setup
 		--banner "==> Arbiter is up at http://127.0.0.1:$(PORT)/  (login: admin / $$(cat $(VAR_DIR)/demo_admin_password 2>/dev/null || echo 'see above'))  Ctrl-C stops everything."
 
 # --- test --------------------------------------------------------------------------------------
-test: venv frontend browser check-services lint pytest vitest
+test: venv frontend browser check-services lint vitest pytest
 
 check-services: venv
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tests/check_services.py

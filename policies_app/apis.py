@@ -14,16 +14,23 @@ from rest_framework.views import APIView
 
 from config.actors import request_actor
 from moderation_app.roles import IsPolicyEditor
-from policies_app.models import Policy, PolicyEvent, PolicyVersion
+from policies_app.models import Policy, PolicyEvent, PolicyTestResult, PolicyTestRun, PolicyVersion
 from policies_app.selectors import (
     policy_diff,
     policy_event_list,
     policy_get,
     policy_list,
+    policy_test_run_get,
+    policy_test_run_list,
     policy_version_get,
     policy_version_list,
 )
-from policies_app.services import policy_create, policy_version_create, policy_version_publish
+from policies_app.services import (
+    policy_create,
+    policy_test_run_create,
+    policy_version_create,
+    policy_version_publish,
+)
 from policies_app.spec import POLICY_SCHEMA, validate_policy
 
 
@@ -122,6 +129,9 @@ class PolicyVersionPublishApi(APIView):
 
     class InputSerializer(serializers.Serializer[Any]):
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+        force = serializers.BooleanField(
+            required=False, default=False, help_text="Publish past a failing publish gate (needs a note)."
+        )
 
     @extend_schema(request=InputSerializer, responses={200: PolicyOutputSerializer})
     def post(self, request: Request, slug: str, number: int) -> Response:
@@ -129,9 +139,7 @@ class PolicyVersionPublishApi(APIView):
         data.is_valid(raise_exception=True)
         policy = policy_get(slug=slug)
         version = policy_version_get(policy=policy, number=number)
-        policy_version_publish(
-            policy=policy, version=version, actor=request_actor(request.user), note=data.validated_data["note"]
-        )
+        policy_version_publish(policy=policy, version=version, actor=request_actor(request.user), **data.validated_data)
         return Response(PolicyOutputSerializer(policy_get(slug=slug)).data)
 
 
@@ -197,3 +205,71 @@ class PolicyEventListApi(APIView):
     @extend_schema(responses={200: PolicyEventOutputSerializer(many=True)})
     def get(self, request: Request, slug: str) -> Response:
         return Response(PolicyEventOutputSerializer(policy_event_list(policy=policy_get(slug=slug)), many=True).data)
+
+
+class PolicyTestResultOutputSerializer(serializers.ModelSerializer[PolicyTestResult]):
+    class Meta:
+        model = PolicyTestResult
+        fields = [
+            "index",
+            "name",
+            "input",
+            "target",
+            "expected",
+            "expected_categories",
+            "got",
+            "categories",
+            "score",
+            "reasoning",
+            "passed",
+        ]
+
+
+class PolicyTestRunOutputSerializer(serializers.ModelSerializer[PolicyTestRun]):
+    policy = serializers.CharField(source="version.policy.slug", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    passed = serializers.BooleanField(read_only=True)
+    results = PolicyTestResultOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PolicyTestRun
+        fields = [
+            "id",
+            "policy",
+            "version",
+            "status",
+            "total",
+            "passed_count",
+            "pass_rate",
+            "required_pass_rate",
+            "passed",
+            "model_name",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "results",
+        ]
+
+
+class PolicyTestRunListApi(EditorWritesView):
+    """POST starts a run of the version's tests on a guard worker (202); GET lists its runs, newest first."""
+
+    @extend_schema(responses={200: PolicyTestRunOutputSerializer(many=True)})
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        version = policy_version_get(policy=policy_get(slug=slug), number=number)
+        return Response(PolicyTestRunOutputSerializer(policy_test_run_list(version=version), many=True).data)
+
+    @extend_schema(request=None, responses={202: PolicyTestRunOutputSerializer})
+    def post(self, request: Request, slug: str, number: int) -> Response:
+        version = policy_version_get(policy=policy_get(slug=slug), number=number)
+        run = policy_test_run_create(version=version, actor=request_actor(request.user))
+        return Response(
+            PolicyTestRunOutputSerializer(policy_test_run_get(run_id=run.pk)).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class PolicyTestRunDetailApi(APIView):
+    @extend_schema(responses={200: PolicyTestRunOutputSerializer})
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(PolicyTestRunOutputSerializer(policy_test_run_get(run_id=run_id)).data)

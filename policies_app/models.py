@@ -78,3 +78,62 @@ class PolicyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.policy_id}"
+
+
+class PolicyTestRun(models.Model):
+    """One run of a version's `tests:` through the guard."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        ERROR = "error"
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="test_runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    passed_count = models.PositiveIntegerField(default=0)
+    pass_rate = models.FloatField(null=True, blank=True)
+    required_pass_rate = models.FloatField(help_text="The publish gate's minimum, or 1.0 without a gate.")
+    model_name = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"test run {self.pk} of {self.version}"
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.status == self.Status.COMPLETED
+            and self.pass_rate is not None
+            and self.pass_rate >= self.required_pass_rate
+        )
+
+
+class PolicyTestResult(models.Model):
+    run = models.ForeignKey(PolicyTestRun, on_delete=models.CASCADE, related_name="results")
+    index = models.PositiveIntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    input = models.TextField()
+    target = models.CharField(max_length=16)
+    expected = models.CharField(max_length=16)
+    expected_categories = models.JSONField(default=list)
+    got = models.CharField(max_length=16, help_text="safe, unsafe, or malformed")
+    categories = models.JSONField(default=list)
+    score = models.FloatField()
+    reasoning = models.TextField(blank=True)
+    passed = models.BooleanField()
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="policy_test_result_index_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.index}"

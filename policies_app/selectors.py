@@ -5,7 +5,7 @@ import difflib
 from django.db.models import Max, QuerySet
 
 from config.errors import ApiError
-from policies_app.models import Policy, PolicyEvent, PolicyVersion
+from policies_app.models import Policy, PolicyEvent, PolicyTestRun, PolicyVersion
 
 
 def policy_list() -> QuerySet[Policy]:
@@ -45,3 +45,14 @@ def policy_diff(*, policy: Policy, from_number: int, to_number: int) -> str:
 
 def policy_event_list(*, policy: Policy) -> QuerySet[PolicyEvent]:
     return policy.events.select_related("actor", "version").order_by("-created_at", "-id")
+
+
+def policy_test_run_list(*, version: PolicyVersion) -> QuerySet[PolicyTestRun]:
+    return version.test_runs.select_related("version__policy").prefetch_related("results")
+
+
+def policy_test_run_get(*, run_id: int) -> PolicyTestRun:
+    run = PolicyTestRun.objects.select_related("version__policy").prefetch_related("results").filter(pk=run_id).first()
+    if run is None:
+        raise ApiError(code="not_found", message=f"no policy test run {run_id}", status_code=404)
+    return run

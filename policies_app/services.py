@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from config.actors import Actor
 from config.errors import ApiError
-from policies_app.models import Policy, PolicyEvent, PolicyVersion
+from policies_app.models import Policy, PolicyEvent, PolicyTestResult, PolicyTestRun, PolicyVersion
 from policies_app.spec import PolicySpec, PolicySpecError, parse_policy
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "default_policy.yaml"
@@ -84,8 +87,36 @@ def policy_version_create(*, policy: Policy, source: str, message: str, actor: A
     return version
 
 
+def publish_gate_failure(*, version: PolicyVersion) -> str | None:
+    """Why the publish gate refuses this version, or None when it has no gate or a passing test run."""
+    gate = version.spec.get("publish_gate")
+    if not gate:
+        return None
+    run = version.test_runs.filter(status=PolicyTestRun.Status.COMPLETED).order_by("-finished_at", "-id").first()
+    if run is None:
+        return f"version {version.number} has no completed test run"
+    if not run.passed:
+        return (
+            f"the latest test run of version {version.number} passed {run.passed_count}/{run.total} "
+            f"({run.pass_rate or 0:.0%}), below the gate's {run.required_pass_rate:.0%}"
+        )
+    return None
+
+
+def _was_published(version: PolicyVersion) -> bool:
+    kinds = [PolicyEvent.Kind.PUBLISHED, PolicyEvent.Kind.ROLLED_BACK, PolicyEvent.Kind.PUBLISH_FORCED]
+    return PolicyEvent.objects.filter(version=version, kind__in=kinds).exists()
+
+
 @transaction.atomic
-def policy_version_publish(*, policy: Policy, version: PolicyVersion, actor: Actor, note: str = "") -> Policy:
+def policy_version_publish(
+    *, policy: Policy, version: PolicyVersion, actor: Actor, note: str = "", force: bool = False
+) -> Policy:
+    """Make `version` the one the guard uses. Publishing an older version is recorded as a rollback.
+
+    A version whose spec sets `publish_gate` needs a passing test run, unless it is forced with a
+    note. Rolling back to a version that was live before skips the gate: rollback is the emergency exit.
+    """
     locked = Policy.objects.select_for_update().get(pk=policy.pk)
     if version.policy_id != locked.pk:
         raise ApiError(code="wrong_policy", message="that version belongs to another policy", status_code=400)
@@ -94,11 +125,20 @@ def policy_version_publish(*, policy: Policy, version: PolicyVersion, actor: Act
         raise ApiError(
             code="already_published", message=f"version {version.number} is already published", status_code=409
         )
-    kind = (
-        PolicyEvent.Kind.ROLLED_BACK
-        if current is not None and version.number < current.number
-        else PolicyEvent.Kind.PUBLISHED
-    )
+    rollback = current is not None and version.number < current.number
+    kind = PolicyEvent.Kind.ROLLED_BACK if rollback else PolicyEvent.Kind.PUBLISHED
+    refusal = None if rollback and _was_published(version) else publish_gate_failure(version=version)
+    if refusal is not None:
+        if not force:
+            raise ApiError(
+                code="publish_gate",
+                message=f"publish gate: {refusal}. Run the policy tests, or force the publish with a note.",
+                status_code=409,
+            )
+        if not note.strip():
+            raise ApiError(code="invalid", message="note: forcing a publish past the gate needs a note")
+        kind = PolicyEvent.Kind.PUBLISH_FORCED
+        note = f"{note.strip()} (gate: {refusal})"
     locked.published_version = version
     locked.save(update_fields=["published_version"])
     PolicyEvent.objects.create(policy=locked, version=version, kind=kind, actor=actor, note=note)
@@ -116,5 +156,90 @@ def policy_ensure_default(*, actor: Actor = None) -> tuple[Policy, bool]:
     with transaction.atomic():
         policy = policy_create(source=source, message="Default policy shipped with the platform", actor=actor)
         version = policy.versions.get(number=1)
-        policy_version_publish(policy=policy, version=version, actor=actor, note="loaded on first run")
+        # Its tests need a running guard worker, which first start has not got yet; the event says so.
+        policy_version_publish(policy=policy, version=version, actor=actor, note="loaded on first run", force=True)
     return policy, True
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the guard said about one test input (verdict None: malformed output)."""
+
+    verdict: str | None
+    categories: list[str]
+    score: float
+    reasoning: str
+
+
+# (spec, [(input, target), ...]) -> one Judgement per input, and the name of the model that judged.
+JudgeFn = Callable[[dict[str, Any], list[tuple[str, str]]], tuple[list[Judgement], str]]
+
+
+def policy_test_run_create(*, version: PolicyVersion, actor: Actor) -> PolicyTestRun:
+    tests = version.spec.get("tests") or []
+    if not tests:
+        raise ApiError(code="no_tests", message=f"version {version.number} has no tests to run")
+    gate = version.spec.get("publish_gate") or {}
+    run = PolicyTestRun.objects.create(
+        version=version,
+        total=len(tests),
+        required_pass_rate=float(gate.get("min_pass_rate", 1.0)),
+        created_by=actor,
+    )
+    transaction.on_commit(lambda: _enqueue_policy_tests(run.pk))
+    return run
+
+
+def _enqueue_policy_tests(run_id: int) -> None:
+    from training_worker.tasks.guard import run_policy_tests
+
+    run_policy_tests.delay(run_id)
+
+
+def _test_passed(test: dict[str, Any], judgement: Judgement) -> bool:
+    if judgement.verdict != test["expect"]:
+        return False
+    return set(test.get("categories") or ()) <= set(judgement.categories)
+
+
+def policy_test_run_execute(*, run: PolicyTestRun, judge: JudgeFn) -> PolicyTestRun:
+    """Run the version's tests through `judge` and record a result per test."""
+    PolicyTestRun.objects.filter(pk=run.pk).update(status=PolicyTestRun.Status.RUNNING, started_at=timezone.now())
+    spec = run.version.spec
+    tests = spec.get("tests") or []
+    try:
+        judgements, model_name = judge(spec, [(t["input"], t.get("target", "prompt")) for t in tests])
+    except Exception as exc:
+        PolicyTestRun.objects.filter(pk=run.pk).update(
+            status=PolicyTestRun.Status.ERROR, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+        )
+        raise
+    results = [
+        PolicyTestResult(
+            run=run,
+            index=index,
+            name=test.get("name") or "",
+            input=test["input"],
+            target=test.get("target", "prompt"),
+            expected=test["expect"],
+            expected_categories=list(test.get("categories") or []),
+            got=judgement.verdict or "malformed",
+            categories=judgement.categories,
+            score=judgement.score,
+            reasoning=judgement.reasoning,
+            passed=_test_passed(test, judgement),
+        )
+        for index, (test, judgement) in enumerate(zip(tests, judgements, strict=True))
+    ]
+    with transaction.atomic():
+        PolicyTestResult.objects.bulk_create(results)
+        passed = sum(r.passed for r in results)
+        PolicyTestRun.objects.filter(pk=run.pk).update(
+            status=PolicyTestRun.Status.COMPLETED,
+            passed_count=passed,
+            pass_rate=passed / len(results) if results else 0.0,
+            model_name=model_name,
+            finished_at=timezone.now(),
+        )
+    run.refresh_from_db()
+    return run

@@ -20,6 +20,12 @@ urlpatterns = [
         apis.PolicyVersionPublishApi.as_view(),
         name="policy-version-publish",
     ),
+    path(
+        "policies/<slug:slug>/versions/<int:number>/test/",
+        apis.PolicyTestRunListApi.as_view(),
+        name="policy-version-test",
+    ),
+    path("policy-test-runs/<int:run_id>/", apis.PolicyTestRunDetailApi.as_view(), name="policy-test-run"),
     path("policies/<slug:slug>/diff/", apis.PolicyDiffApi.as_view(), name="policy-diff"),
     path("policies/<slug:slug>/events/", apis.PolicyEventListApi.as_view(), name="policy-events"),
 ]

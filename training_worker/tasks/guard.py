@@ -1,4 +1,4 @@
-"""Tasks on the `guard` queue (see CELERY_TASK_ROUTES)."""
+"""Tasks on the `guard` queue (see CELERY_TASK_ROUTES). Model code loads inside the task bodies."""
 
 from __future__ import annotations
 
@@ -6,16 +6,56 @@ import os
 import socket
 from typing import Any
 
+from celery import Task
+
 from config.celery import app
+from policies_app.models import PolicyTestRun
+from policies_app.services import Judgement, policy_test_run_execute
+from training_worker.guard.runtime import GuardUnavailable, get_runtime
+from training_worker.guard.template import Message
+from training_worker.guard.types import GuardRequest
 from training_worker.selectors import model_version_active
+
+POLICY_TEST_TIMEOUT_S = 600
 
 
 @app.task(name="training_worker.tasks.guard.ping", acks_late=False, ignore_result=False, time_limit=10)
 def ping() -> dict[str, Any]:
-    """Answers readiness probes: proves a guard worker is consuming its queue."""
+    """Answers readiness probes: proves a guard worker is consuming its queue, and says how its model is."""
     active = model_version_active()
     return {
         "hostname": socket.gethostname(),
         "pid": os.getpid(),
         "active_model": active.name if active else None,
+        **get_runtime().status(),
     }
+
+
+def judge_policy_tests(spec: dict[str, Any], items: list[tuple[str, str]]) -> tuple[list[Judgement], str]:
+    requests = [
+        GuardRequest(
+            spec=spec,
+            messages=(Message("assistant" if target == "response" else "user", text),),
+            target="response" if target == "response" else "prompt",
+        )
+        for text, target in items
+    ]
+    results, model = get_runtime().judge_many(requests, timeout=POLICY_TEST_TIMEOUT_S)
+    return [Judgement(r.verdict, r.categories, r.score, r.reasoning) for r in results], model.name
+
+
+@app.task(
+    name="training_worker.tasks.guard.run_policy_tests",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(GuardUnavailable,),
+    retry_backoff=5,
+    max_retries=5,
+    soft_time_limit=POLICY_TEST_TIMEOUT_S,
+    time_limit=POLICY_TEST_TIMEOUT_S + 60,
+)
+def run_policy_tests(self: Task, run_id: int) -> str:
+    run = PolicyTestRun.objects.select_related("version").get(pk=run_id)
+    if run.status == PolicyTestRun.Status.COMPLETED:  # a redelivered message after a finished run
+        return run.status
+    return policy_test_run_execute(run=run, judge=judge_policy_tests).status

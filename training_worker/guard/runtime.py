@@ -1,0 +1,151 @@
+"""The guard inside a worker process: the active model, loaded once, behind a micro-batcher.
+
+Every task thread calls `get_runtime().judge(...)`. The runtime notices a newly activated model
+(checked every few seconds) and switches to it without a restart. A model that cannot load leaves
+the worker alive: tasks fail with `GuardUnavailable` (and are retried), and the ping reports why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from training_worker.guard.backends.base import Backend, BackendError
+from training_worker.guard.batcher import MicroBatcher
+from training_worker.guard.engine import Guard
+from training_worker.guard.types import GuardRequest, GuardResult
+from training_worker.models import ModelVersion
+from training_worker.selectors import model_version_active
+
+logger = logging.getLogger(__name__)
+
+
+class GuardUnavailable(RuntimeError):
+    """No model can judge right now (none active, or it failed to load)."""
+
+
+def vllm_importable() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+def resolve_backend_name(name: str) -> str:
+    if name == "auto":
+        return "vllm" if vllm_importable() else "transformers"
+    if name not in ("vllm", "transformers"):
+        raise GuardUnavailable(f"unknown guard backend {name!r}; use auto, vllm or transformers")
+    return name
+
+
+def load_backend(*, name: str, path: str) -> Backend:
+    resolved = resolve_backend_name(name)
+    if resolved == "vllm":
+        from training_worker.guard.backends.vllm_backend import VllmBackend
+
+        return VllmBackend(path)
+    from training_worker.guard.backends.transformers_backend import TransformersBackend
+
+    return TransformersBackend(path)
+
+
+@dataclass
+class Loaded:
+    model: ModelVersion
+    guard: Guard
+    batcher: MicroBatcher[GuardRequest, GuardResult]
+
+
+class GuardRuntime:
+    def __init__(
+        self,
+        *,
+        backend: str,
+        max_batch: int,
+        max_wait_ms: float,
+        max_think_tokens: int,
+        check_interval_s: float = 2.0,
+    ) -> None:
+        self.backend_name = backend
+        self.max_batch = max_batch
+        self.max_wait_ms = max_wait_ms
+        self.max_think_tokens = max_think_tokens
+        self.check_interval_s = check_interval_s
+        self._lock = threading.Lock()
+        self._loaded: Loaded | None = None
+        self._checked_at = 0.0
+        self.load_error: str | None = None
+
+    def _load(self, model: ModelVersion) -> Loaded:
+        started = time.perf_counter()
+        backend = load_backend(name=self.backend_name, path=model.path)
+        guard = Guard(backend, max_think_tokens=self.max_think_tokens)
+        batcher: MicroBatcher[GuardRequest, GuardResult] = MicroBatcher(
+            guard.judge, max_batch=self.max_batch, max_wait_ms=self.max_wait_ms
+        )
+        logger.info("guard model %s loaded with %s in %.1fs", model.name, backend.name, time.perf_counter() - started)
+        return Loaded(model=model, guard=guard, batcher=batcher)
+
+    def current(self) -> Loaded:
+        with self._lock:
+            now = time.monotonic()
+            if self._loaded is not None and now - self._checked_at < self.check_interval_s:
+                return self._loaded
+            active = model_version_active()
+            self._checked_at = now
+            if active is None:
+                raise GuardUnavailable("no active guard model: run `manage.py guard install-default`")
+            if self._loaded is not None and self._loaded.model.pk == active.pk:
+                return self._loaded
+            try:
+                loaded = self._load(active)
+            except (BackendError, OSError, ValueError, RuntimeError) as exc:
+                self.load_error = f"cannot load model {active.name}: {exc}"
+                self._checked_at = 0.0  # try again on the next call
+                logger.exception("guard model %s failed to load", active.name)
+                raise GuardUnavailable(self.load_error) from exc
+            previous, self._loaded, self.load_error = self._loaded, loaded, None
+        if previous is not None:
+            previous.batcher.close()
+        return loaded
+
+    def judge(self, request: GuardRequest, *, timeout: float | None = None) -> tuple[GuardResult, ModelVersion]:
+        loaded = self.current()
+        return loaded.batcher(request, timeout=timeout), loaded.model
+
+    def judge_many(
+        self, requests: list[GuardRequest], *, timeout: float | None = None
+    ) -> tuple[list[GuardResult], ModelVersion]:
+        """Submit all at once, so the batcher can put them in the same batches."""
+        loaded = self.current()
+        futures = [loaded.batcher.submit(request) for request in requests]
+        return [future.result(timeout=timeout) for future in futures], loaded.model
+
+    def status(self) -> dict[str, Any]:
+        loaded = self._loaded
+        return {
+            "backend": loaded.guard.backend.name if loaded else resolve_backend_name(self.backend_name),
+            "loaded_model": loaded.model.name if loaded else None,
+            "load_error": self.load_error,
+        }
+
+
+_runtime: GuardRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> GuardRuntime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = GuardRuntime(
+                backend=settings.GUARD_BACKEND,
+                max_batch=settings.GUARD_MAX_BATCH,
+                max_wait_ms=settings.GUARD_MAX_WAIT_MS,
+                max_think_tokens=settings.GUARD_MAX_THINK_TOKENS,
+            )
+        return _runtime

@@ -77,7 +77,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 pytest: venv frontend
-	DJANGO_ENV=test VAR_DIR=$(CURDIR)/var/test MODEL_STORE=$(CURDIR)/var/models \
+	DJANGO_ENV=test VAR_DIR=$(CURDIR)/var/test MODEL_STORE=$(CURDIR)/var/models GUARD_BACKEND=transformers \
 	DATABASE_URL=$(TEST_DATABASE_URL) \
 	CELERY_BROKER_URL=$(TEST_REDIS_URL)/14 CELERY_RESULT_BACKEND=$(TEST_REDIS_URL)/14 \
 	CACHE_URL=$(TEST_REDIS_URL)/15 \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,3 +38,42 @@ def guard_worker(transactional_db: Any) -> Iterator[Any]:
 
     with start_worker(app, queues=["guard"], pool="threads", concurrency=2, perform_ping_check=False) as worker:
         yield worker
+
+
+@pytest.fixture(scope="session")
+def smollm_dir() -> Path:
+    from training_worker.tests.models import ensure_smollm
+
+    return ensure_smollm()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(smollm_dir: Path, tmp_path_factory: Any) -> Path:
+    from training_worker.tests.models import build_tiny_model
+
+    return build_tiny_model(smollm_dir, tmp_path_factory.mktemp("tiny-a"), seed=1)
+
+
+@pytest.fixture(scope="session")
+def other_tiny_model_dir(smollm_dir: Path, tmp_path_factory: Any) -> Path:
+    from training_worker.tests.models import build_tiny_model
+
+    return build_tiny_model(smollm_dir, tmp_path_factory.mktemp("tiny-b"), seed=2)
+
+
+@pytest.fixture
+def active_tiny_model(tiny_model_dir: Path, db: Any) -> Any:
+    """A registered, active tiny random model: what the guard worker loads in fast tests."""
+    from training_worker.services import model_version_activate, model_version_register
+
+    model = model_version_register(name="tiny-random", base="tiny random Llama", path=str(tiny_model_dir))
+    return model_version_activate(model_version=model)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_guard_runtime() -> Iterator[None]:
+    """Each test starts with no model loaded in this process (the runtime is a per-process singleton)."""
+    yield
+    from training_worker.guard.runtime import shutdown_runtime
+
+    shutdown_runtime()

@@ -67,6 +67,10 @@ def check_guard_worker(timeout_s: float) -> Check:
             raise TimeoutError(f"no guard worker answered a ping within {timeout_s}s") from None
         finally:
             result.forget()
+        if not answer.get("active_model"):
+            raise RuntimeError("a guard worker answered, but no model is active (manage.py guard install-default)")
+        if answer.get("load_error"):
+            raise RuntimeError(f"a guard worker answered, but its model is not usable: {answer['load_error']}")
         return {"worker": answer}
 
     return _timed(run)

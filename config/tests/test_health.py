@@ -26,7 +26,7 @@ def test_readyz_names_the_guard_check_when_no_worker_answers(client: Client) -> 
     assert "no guard worker answered a ping within 0.5s" in body["checks"]["guard_worker"]["error"]
 
 
-def test_readyz_is_ready_once_a_guard_worker_answers(client: Client, guard_worker: Any) -> None:
+def test_readyz_is_ready_once_a_guard_worker_answers(client: Client, guard_worker: Any, active_tiny_model: Any) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -77,3 +77,23 @@ def test_unknown_api_paths_answer_json_404(client: Client) -> None:
     response = client.get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_readyz_fails_while_no_model_is_active(client: Client, guard_worker: Any) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "no model is active" in response.json()["checks"]["guard_worker"]["error"]
+
+
+def test_readyz_reports_a_model_that_cannot_load(client: Client, guard_worker: Any, tmp_path: Any) -> None:
+    from training_worker.guard.runtime import GuardUnavailable, get_runtime
+    from training_worker.services import model_version_activate, model_version_register
+
+    broken = model_version_register(name="broken", base="x", path=str(tmp_path / "gone"))
+    model_version_activate(model_version=broken)
+    with pytest.raises(GuardUnavailable):
+        get_runtime().current()  # what the worker's first task (or its preload) runs into
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["checks"]["guard_worker"]["error"]
+    assert "its model is not usable: cannot load model broken" in error

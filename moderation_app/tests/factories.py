@@ -19,4 +19,5 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
         if create and extracted:
-            self.groups.add(*Group.objects.filter(name__in=extracted))
+            # get_or_create: transactional tests flush the tables, groups made by the migration included.
+            self.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in extracted))

@@ -149,3 +149,12 @@ def get_runtime() -> GuardRuntime:
                 max_think_tokens=settings.GUARD_MAX_THINK_TOKENS,
             )
         return _runtime
+
+
+def shutdown_runtime() -> None:
+    """Release the loaded model (worker shutdown; tests)."""
+    global _runtime
+    with _runtime_lock:
+        runtime, _runtime = _runtime, None
+    if runtime is not None and runtime._loaded is not None:
+        runtime._loaded.batcher.close()

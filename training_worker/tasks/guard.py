@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_ready
+from django.conf import settings
 
 from config.celery import app
 from policies_app.models import PolicyTestRun
@@ -17,6 +21,30 @@ from training_worker.guard.types import GuardRequest
 from training_worker.selectors import model_version_active
 
 POLICY_TEST_TIMEOUT_S = 600
+logger = logging.getLogger(__name__)
+
+
+def _consumes_guard_queue(consumer: Any) -> bool:
+    try:
+        return "guard" in consumer.app.amqp.queues.consume_from
+    except AttributeError:
+        return False
+
+
+@worker_ready.connect
+def preload_guard_model(sender: Any = None, **kwargs: Any) -> None:
+    """A guard worker loads the active model as it starts, so the first request does not wait for it
+    and a model that cannot load shows in /readyz at once (the worker stays up either way)."""
+    if not settings.GUARD_PRELOAD or not _consumes_guard_queue(sender):
+        return
+
+    def load() -> None:
+        try:
+            get_runtime().current()
+        except GuardUnavailable as exc:
+            logger.error("guard model not loaded: %s", exc)
+
+    threading.Thread(target=load, name="guard-preload", daemon=True).start()
 
 
 @app.task(name="training_worker.tasks.guard.ping", acks_late=False, ignore_result=False, time_limit=10)

@@ -1,19 +1,17 @@
-"""Models for the guard's tests: the packaged SmolLM2 (converted once into MODEL_STORE) and tiny random
-Llamas built from a config with its tokenizer, which run a whole judgement in well under a second."""
+"""Models for the tests: the packaged SmolLM2 (converted once into MODEL_STORE) and tiny random Llamas
+built from a config with its tokenizer, which run a whole judgement in well under a second.
+The fixtures that use these live in the root conftest.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
 from django.conf import settings
 
 from training_worker.model_store import PACKAGED_NAME, convert_gguf, is_converted, packaged_gguf_path
 
 
-@pytest.fixture(scope="session")
-def smollm_dir() -> Path:
+def ensure_smollm() -> Path:
     target = Path(settings.MODEL_STORE) / PACKAGED_NAME
     if not is_converted(target):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -29,11 +27,11 @@ def build_tiny_model(tokenizer_dir: Path, target: Path, *, seed: int) -> Path:
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
+        hidden_size=128,
         intermediate_size=128,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
         max_position_embeddings=4096,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -43,13 +41,3 @@ def build_tiny_model(tokenizer_dir: Path, target: Path, *, seed: int) -> Path:
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(smollm_dir: Path, tmp_path_factory: Any) -> Path:
-    return build_tiny_model(smollm_dir, tmp_path_factory.mktemp("tiny-a"), seed=1)
-
-
-@pytest.fixture(scope="session")
-def other_tiny_model_dir(smollm_dir: Path, tmp_path_factory: Any) -> Path:
-    return build_tiny_model(smollm_dir, tmp_path_factory.mktemp("tiny-b"), seed=2)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from policies_app.services import DEFAULT_POLICY_PATH
+from policies_app.spec import parse_policy
+from training_worker.guard.batcher import MicroBatcher
+from training_worker.guard.runtime import GuardRuntime, GuardUnavailable
+from training_worker.guard.template import Message
+from training_worker.guard.types import GuardRequest
+from training_worker.services import model_version_activate, model_version_register
+
+SPEC = dataclasses.asdict(parse_policy(DEFAULT_POLICY_PATH.read_text()))
+REQUEST = GuardRequest(spec=SPEC, messages=(Message("user", "hello"),), target="prompt", reasoning="none")
+
+
+def _runtime() -> GuardRuntime:
+    return GuardRuntime(backend="transformers", max_batch=4, max_wait_ms=5, max_think_tokens=4, check_interval_s=0)
+
+
+@pytest.mark.django_db
+def test_it_switches_to_a_newly_activated_model_without_a_restart(
+    tiny_model_dir: Path, other_tiny_model_dir: Path
+) -> None:
+    runtime = _runtime()
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+    first, used = runtime.judge(REQUEST)
+    assert used.name == "a"
+    model_version_activate(model_version=model_version_register(name="b", base="tiny", path=str(other_tiny_model_dir)))
+    second, used = runtime.judge(REQUEST)
+    assert used.name == "b"
+    assert runtime.status()["loaded_model"] == "b"
+    assert first.score != second.score  # different weights, so a different judgement
+
+
+@pytest.mark.django_db
+def test_a_model_that_cannot_load_leaves_the_runtime_usable(tmp_path: Path, tiny_model_dir: Path) -> None:
+    runtime = _runtime()
+    broken = model_version_register(name="broken", base="x", path=str(tmp_path / "missing"))
+    model_version_activate(model_version=broken)
+    with pytest.raises(GuardUnavailable, match="cannot load model broken"):
+        runtime.judge(REQUEST)
+    assert "missing or has no config.json" in (runtime.status()["load_error"] or "")
+    model_version_activate(model_version=model_version_register(name="ok", base="tiny", path=str(tiny_model_dir)))
+    result, used = runtime.judge(REQUEST)
+    assert used.name == "ok"
+    assert result.error is None
+    assert runtime.status()["load_error"] is None
+
+
+@pytest.mark.django_db
+def test_it_says_so_when_no_model_is_active() -> None:
+    with pytest.raises(GuardUnavailable, match="no active guard model"):
+        _runtime().judge(REQUEST)
+
+
+def test_concurrent_callers_share_batches() -> None:
+    sizes: list[int] = []
+    gate = threading.Event()
+
+    def run(items: Sequence[int]) -> list[int]:
+        gate.wait(5)
+        sizes.append(len(items))
+        return [item * 2 for item in items]
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(run, max_batch=4, max_wait_ms=200)
+    futures = [batcher.submit(i) for i in range(8)]
+    gate.set()
+    assert [f.result(timeout=10) for f in futures] == [i * 2 for i in range(8)]
+    assert sum(sizes) == 8
+    assert max(sizes) == 4
+    assert len(sizes) <= 3
+    batcher.close()
+
+
+def test_a_failing_batch_fails_each_caller_and_the_batcher_goes_on() -> None:
+    def run(items: Sequence[int]) -> list[int]:
+        if 0 in items:
+            raise ValueError("boom")
+        return list(items)
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(run, max_batch=1, max_wait_ms=0)
+    with pytest.raises(ValueError, match="boom"):
+        batcher(0, timeout=5)
+    assert batcher(3, timeout=5) == 3

@@ -175,7 +175,8 @@ class Judgement:
 JudgeFn = Callable[[dict[str, Any], list[tuple[str, str]]], tuple[list[Judgement], str]]
 
 
-def policy_test_run_create(*, version: PolicyVersion, actor: Actor) -> PolicyTestRun:
+def policy_test_run_create(*, version: PolicyVersion, actor: Actor, enqueue: bool = True) -> PolicyTestRun:
+    """Record a run of the version's tests; with `enqueue`, a guard worker picks it up after commit."""
     tests = version.spec.get("tests") or []
     if not tests:
         raise ApiError(code="no_tests", message=f"version {version.number} has no tests to run")
@@ -186,7 +187,8 @@ def policy_test_run_create(*, version: PolicyVersion, actor: Actor) -> PolicyTes
         required_pass_rate=float(gate.get("min_pass_rate", 1.0)),
         created_by=actor,
     )
-    transaction.on_commit(lambda: _enqueue_policy_tests(run.pk))
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_policy_tests(run.pk))
     return run
 
 

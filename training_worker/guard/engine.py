@@ -89,7 +89,9 @@ class Guard:
                     completion_tokens[i] = generation.tokens
             codes = [c["code"] for c in requests[group[0]].spec["categories"]]
             continuations = [Continuation("", "safe"), Continuation("", "unsafe")] + [
-                Continuation("unsafe}" + CATEGORIES_PREFIX, code) for code in codes
+                # The space goes with the code, as the tokenizer would write it after "Categories:".
+                Continuation("unsafe}" + CATEGORIES_PREFIX.rstrip(" "), " " + code)
+                for code in codes
             ]
             prefixes = [prompts[i] + reasonings[i] + THINK_CLOSE + BOXED_OPEN for i in group]
             scores = self.backend.score(prefixes, continuations, shared_prefix=shared)

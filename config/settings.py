@@ -283,3 +283,6 @@ LOGGING = {
 # --- Policies -----------------------------------------------------------------------------------
 POLICY_MAX_SOURCE_BYTES = env_int("POLICY_MAX_SOURCE_BYTES", 64 * 1024, minimum=1024)
 DEFAULT_POLICY_SLUG = "core-safety"
+
+# --- Moderation ---------------------------------------------------------------------------------
+MODERATION_MAX_CHARS = env_int("MODERATION_MAX_CHARS", 32_000, minimum=1)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -36,3 +38,71 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Decision(models.Model):
+    """One moderation request and the guard's judgement of it. Written when the API accepts the
+    request (so nothing accepted is lost), completed once by the guard worker, never edited after."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    class Source(models.TextChoices):
+        API = "api"
+        PLAYGROUND = "playground"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    policy_version = models.ForeignKey("policies_app.PolicyVersion", on_delete=models.PROTECT, related_name="decisions")
+    model_version = models.ForeignKey(
+        "training_worker.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    template_version = models.CharField(max_length=32, blank=True)
+    messages = models.JSONField()
+    target = models.CharField(max_length=16)
+    reasoning_mode = models.CharField(max_length=8)
+    external_id = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    verdict = models.CharField(max_length=16, blank=True, help_text="safe, unsafe, or empty while pending / malformed")
+    flagged = models.BooleanField(null=True)
+    malformed = models.BooleanField(default=False)
+    categories = models.JSONField(default=list)
+    category_scores = models.JSONField(default=dict)
+    score = models.FloatField(null=True)
+    reasoning = models.TextField(blank=True)
+    raw_output = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    queue_ms = models.FloatField(null=True)
+    inference_ms = models.FloatField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="decision_idempotency_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["verdict", "-created_at"]),
+            models.Index(fields=["policy_version", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    @property
+    def latency_ms(self) -> float | None:
+        if self.completed_at is None:
+            return None
+        return (self.completed_at - self.created_at).total_seconds() * 1000

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from moderation_app import apis
+from moderation_app.apis import accounts, moderation
 
 urlpatterns = [
-    path("auth/login", apis.LoginApi.as_view(), name="auth-login"),
-    path("auth/logout", apis.LogoutApi.as_view(), name="auth-logout"),
-    path("auth/me", apis.MeApi.as_view(), name="auth-me"),
-    path("api-keys/", apis.ApiKeyListCreateApi.as_view(), name="api-key-list"),
-    path("api-keys/<str:prefix>/revoke/", apis.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("auth/login", accounts.LoginApi.as_view(), name="auth-login"),
+    path("auth/logout", accounts.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/me", accounts.MeApi.as_view(), name="auth-me"),
+    path("api-keys/", accounts.ApiKeyListCreateApi.as_view(), name="api-key-list"),
+    path("api-keys/<str:prefix>/revoke/", accounts.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("moderate", moderation.ModerateApi.as_view(), name="moderate"),
+    path("decisions/", moderation.DecisionListApi.as_view(), name="decision-list"),
+    path("decisions/<str:decision_id>/", moderation.DecisionDetailApi.as_view(), name="decision-detail"),
 ]

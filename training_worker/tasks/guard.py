@@ -11,8 +11,11 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_ready
 from django.conf import settings
+from django.utils import timezone
 
 from config.celery import app
+from moderation_app.models import Decision
+from moderation_app.services import Verdict, decision_complete, decision_fail
 from policies_app.models import PolicyTestRun
 from policies_app.services import Judgement, policy_test_run_execute
 from training_worker.guard.runtime import GuardUnavailable, get_runtime
@@ -87,3 +90,46 @@ def run_policy_tests(self: Task, run_id: int) -> str:
     if run.status == PolicyTestRun.Status.COMPLETED:  # a redelivered message after a finished run
         return run.status
     return policy_test_run_execute(run=run, judge=judge_policy_tests).status
+
+
+MODERATE_MAX_RETRIES = 10
+
+
+@app.task(
+    name="training_worker.tasks.guard.moderate_decision",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def moderate_decision(self: Task, decision_id: str) -> str:
+    """Judge one pending decision and complete it. Redelivered messages of done decisions are no-ops."""
+    decision = Decision.objects.select_related("policy_version").get(pk=decision_id)
+    if decision.status != Decision.Status.PENDING:
+        return str(decision.status)
+    started_at = timezone.now()
+    request = GuardRequest(
+        spec=decision.policy_version.spec,
+        messages=tuple(Message(m["role"], m["content"]) for m in decision.messages),
+        target="response" if decision.target == "response" else "prompt",
+        reasoning="none" if decision.reasoning_mode == "none" else "full",
+    )
+    try:
+        result, model = get_runtime().judge(request, timeout=280)
+    except GuardUnavailable as exc:
+        if self.request.retries >= MODERATE_MAX_RETRIES:
+            decision_fail(decision=decision, error=str(exc))
+            return str(Decision.Status.FAILED)
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
+    verdict = Verdict(
+        verdict=result.verdict,
+        flagged=result.flagged,
+        categories=result.categories,
+        category_scores=result.category_scores,
+        score=result.score,
+        reasoning=result.reasoning,
+        raw_output=result.raw_output,
+        error=result.error,
+        inference_ms=result.inference_ms,
+    )
+    return str(decision_complete(decision=decision, verdict=verdict, model_version=model, started_at=started_at).status)

@@ -1,0 +1,1 @@
+"""HTTP views: accounts.py (sign-in, API keys), moderation.py (moderate, decisions)."""

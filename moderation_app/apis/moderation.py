@@ -1,0 +1,242 @@
+"""The moderation API: `POST /api/v1/moderate` and the decisions it records."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from celery.result import AsyncResult
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.actors import request_actor
+from config.celery import app
+from config.errors import ApiError
+from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
+from moderation_app.models import ApiKey, Decision
+from moderation_app.roles import user_roles
+from moderation_app.selectors import decision_get, decision_list
+from moderation_app.services import ModerationInput, decision_record
+from policies_app.models import PolicyVersion
+from policies_app.selectors import policy_get, policy_version_get
+
+ROLES = ("user", "assistant", "system")
+
+
+class MessageSerializer(serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=ROLES)
+    content = serializers.CharField(trim_whitespace=False, allow_blank=False)
+
+
+class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
+    verdict = serializers.SerializerMethodField()
+    policy = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    review = serializers.SerializerMethodField()
+    latency_ms = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "status",
+            "flagged",
+            "verdict",
+            "malformed",
+            "categories",
+            "category_scores",
+            "score",
+            "reasoning",
+            "policy",
+            "model",
+            "review",
+            "target",
+            "reasoning_mode",
+            "external_id",
+            "metadata",
+            "error",
+            "latency_ms",
+            "queue_ms",
+            "inference_ms",
+            "created_at",
+            "completed_at",
+        ]
+
+    def get_verdict(self, obj: Decision) -> str | None:
+        return obj.verdict or None
+
+    def get_policy(self, obj: Decision) -> dict[str, Any]:
+        version = obj.policy_version
+        return {"slug": version.policy.slug, "version": version.number, "sha256": version.sha256}
+
+    def get_model(self, obj: Decision) -> dict[str, Any] | None:
+        model = obj.model_version
+        return {"id": model.pk, "name": model.name, "template_version": obj.template_version} if model else None
+
+    def get_review(self, obj: Decision) -> dict[str, Any] | None:
+        return None  # the review queue fills this in
+
+
+class DecisionDetailOutputSerializer(DecisionOutputSerializer):
+    class Meta(DecisionOutputSerializer.Meta):
+        fields = [*DecisionOutputSerializer.Meta.fields, "messages", "raw_output", "template_version"]
+
+
+def _caller_key(request: Request) -> ApiKey | None:
+    return request.auth if isinstance(request.auth, ApiKey) else None
+
+
+def _decision_scope(request: Request) -> ApiKey | None:
+    """Staff with any role see every decision; an API key sees its own; anyone else gets 403."""
+    if user_roles(request.user):
+        return None
+    key = _caller_key(request)
+    if key is None:
+        raise ApiError(code="permission_denied", message="Your account lacks the role this needs.", status_code=403)
+    return key
+
+
+class ModerateApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        policy = serializers.SlugField(required=False, help_text="Default: the API key's policy.")
+        policy_version = serializers.IntegerField(min_value=1, required=False, help_text="Default: the published one.")
+        input = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
+        messages = MessageSerializer(many=True, required=False, allow_empty=False)
+        target = serializers.ChoiceField(choices=["prompt", "response"], required=False)
+        reasoning = serializers.ChoiceField(choices=["full", "none"], default="full")
+        external_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        metadata = serializers.DictField(required=False, default=dict)
+        # `async` is a keyword in Python; the field is renamed on the way in.
+        async_ = serializers.BooleanField(required=False, default=False)
+
+        def to_internal_value(self, data: Any) -> Any:
+            if isinstance(data, dict) and "async" in data:
+                data = {**data, "async_": data["async"]}
+                del data["async"]
+            return super().to_internal_value(data)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            has_input, has_messages = "input" in attrs, "messages" in attrs
+            if has_input == has_messages:
+                raise serializers.ValidationError({"input": "give either `input` or `messages`, not both or neither"})
+            if has_input:
+                attrs["messages"] = [{"role": "user", "content": attrs.pop("input")}]
+            messages = attrs["messages"]
+            target = attrs.get("target") or ("response" if messages[-1]["role"] == "assistant" else "prompt")
+            wanted = "assistant" if target == "response" else "user"
+            if messages[-1]["role"] != wanted:
+                raise serializers.ValidationError(
+                    {"target": f"target '{target}' judges the last message, which must be from the {wanted}"}
+                )
+            attrs["target"] = target
+            return attrs
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: DecisionOutputSerializer, 202: DecisionOutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        size = sum(len(m["content"]) for m in body["messages"])
+        if size > settings.MODERATION_MAX_CHARS:
+            raise ApiError(
+                code="too_large",
+                message=f"the content is {size:,} characters; the limit is {settings.MODERATION_MAX_CHARS:,}",
+                status_code=413,
+            )
+        key = _caller_key(request)
+        version = self._policy_version(body, key)
+        decision, _ = decision_record(
+            api_key=key,
+            actor=request_actor(request.user),
+            policy_version=version,
+            request=ModerationInput(
+                messages=[dict(m) for m in body["messages"]],
+                target=body["target"],
+                reasoning=body["reasoning"],
+                external_id=body["external_id"],
+                metadata=body["metadata"],
+            ),
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+        )
+        if body["async_"]:
+            return Response({"id": str(decision.id), "status": decision.status}, status=status.HTTP_202_ACCEPTED)
+        decision = self._wait(decision)
+        if decision.status == Decision.Status.PENDING:
+            MODERATION_REQUESTS.labels("timeout").inc()
+            raise ApiError(
+                code="guard_timeout",
+                message=(
+                    f"no guard worker answered within {settings.GUARD_TIMEOUT_S:g}s; decision {decision.id} "
+                    "stays queued: GET /api/v1/decisions/{id}/ later"
+                ),
+                status_code=503,
+                headers={"Retry-After": "5", "Location": f"/api/v1/decisions/{decision.id}/"},
+            )
+        MODERATION_REQUESTS.labels(decision.verdict or "malformed").inc()
+        return Response(DecisionOutputSerializer(decision).data)
+
+    def _policy_version(self, body: dict[str, Any], key: ApiKey | None) -> PolicyVersion:
+        slug = body.get("policy") or (key.policy.slug if key and key.policy else None)
+        if slug is None:
+            raise ApiError(code="invalid", message="policy: name a policy (this API key has no default policy)")
+        policy = policy_get(slug=slug)
+        if body.get("policy_version"):
+            return policy_version_get(policy=policy, number=body["policy_version"])
+        if policy.published_version is None:
+            raise ApiError(
+                code="not_published",
+                message=f"policy '{slug}' has no published version; publish one or pin policy_version",
+                status_code=409,
+            )
+        return policy.published_version
+
+    def _wait(self, decision: Decision) -> Decision:
+        if decision.status != Decision.Status.PENDING:
+            return decision
+        started = time.perf_counter()
+        # A timeout or a result-backend hiccup is not an error here: the decision row is the truth.
+        with contextlib.suppress(Exception):
+            AsyncResult(str(decision.id), app=app).get(timeout=settings.GUARD_TIMEOUT_S, interval=0.05, propagate=False)
+        MODERATION_WAIT.observe(time.perf_counter() - started)
+        decision.refresh_from_db()
+        return decision
+
+
+class DecisionListApi(APIView):
+    class FilterSerializer(serializers.Serializer[Any]):
+        verdict = serializers.ChoiceField(choices=["safe", "unsafe"], required=False)
+        policy = serializers.SlugField(required=False)
+        version = serializers.IntegerField(min_value=1, required=False)
+        category = serializers.CharField(required=False)
+        flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
+        status = serializers.ChoiceField(choices=Decision.Status.choices, required=False)
+        api_key = serializers.CharField(required=False, help_text="An API key's prefix.")
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: DecisionOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        decisions = decision_list(api_key=_decision_scope(request), filters=filters.validated_data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(decisions, request, view=self)
+        response: Response = paginator.get_paginated_response(DecisionOutputSerializer(page, many=True).data)
+        return response
+
+
+class DecisionDetailApi(APIView):
+    @extend_schema(responses={200: DecisionDetailOutputSerializer})
+    def get(self, request: Request, decision_id: str) -> Response:
+        decision = decision_get(decision_id=decision_id, api_key=_decision_scope(request))
+        return Response(DecisionDetailOutputSerializer(decision).data)

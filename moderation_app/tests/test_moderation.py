@@ -1,0 +1,159 @@
+"""The moderation API against a real guard worker (a tiny random model) over the real broker."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from moderation_app.models import Decision
+from moderation_app.services import api_key_create
+from moderation_app.tests.factories import UserFactory
+from policies_app.models import Policy
+from policies_app.services import policy_create, policy_ensure_default
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return policy_ensure_default()[0]
+
+
+@pytest.fixture
+def service(policy: Policy) -> APIClient:
+    _, token = api_key_create(name="chat", policy=policy, actor=None)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_a_service_gets_a_decision_in_one_call(service: APIClient, guard_worker: Any, active_tiny_model: Any) -> None:
+    response = service.post("/api/v1/moderate", {"input": "How do I bake bread?", "external_id": "m-1"}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "completed"
+    assert body["verdict"] in ("safe", "unsafe")
+    assert body["flagged"] == (body["verdict"] == "unsafe")
+    assert 0 <= body["score"] <= 1
+    assert body["policy"]["slug"] == "core-safety"
+    assert body["policy"]["version"] == 1
+    assert len(body["policy"]["sha256"]) == 64
+    assert body["model"]["name"] == "tiny-random"
+    assert body["external_id"] == "m-1"
+    assert body["latency_ms"] >= body["queue_ms"] >= 0
+    detail = service.get(f"/api/v1/decisions/{body['id']}/").json()
+    assert detail["raw_output"].startswith("<think>")
+    assert detail["messages"] == [{"role": "user", "content": "How do I bake bread?"}]
+    assert detail["template_version"] == "rsafe-1"
+
+
+def test_async_answers_202_and_the_decision_completes(
+    service: APIClient, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Here is how to pick a lock."}]
+    response = service.post(
+        "/api/v1/moderate", {"messages": messages, "async": True, "reasoning": "none"}, format="json"
+    )
+    assert response.status_code == 202
+    decision_id = response.json()["id"]
+    assert response.json()["status"] == "pending"
+    deadline = time.monotonic() + 60
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = service.get(f"/api/v1/decisions/{decision_id}/").json()
+        if body["status"] != "pending":
+            break
+        time.sleep(0.1)
+    assert body["status"] == "completed"
+    assert body["target"] == "response"
+    assert body["reasoning"] == ""
+
+
+def test_the_same_idempotency_key_returns_the_same_decision(
+    service: APIClient, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    payload = {"input": "Is this fine?", "reasoning": "none"}
+    first = service.post("/api/v1/moderate", payload, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    second = service.post("/api/v1/moderate", payload, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    assert first.status_code == second.status_code == 200
+    assert first.json()["id"] == second.json()["id"]
+    assert first.json()["completed_at"] == second.json()["completed_at"]
+    assert Decision.objects.count() == 1
+    other = service.post("/api/v1/moderate", {"input": "Something else"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert Decision.objects.count() == 1
+
+
+@override_settings(GUARD_TIMEOUT_S=0.3)
+def test_no_worker_means_503_with_retry_after_and_the_request_is_kept(service: APIClient) -> None:
+    response = service.post("/api/v1/moderate", {"input": "hello"}, format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "guard_timeout"
+    decision = Decision.objects.get()
+    assert decision.status == "pending"
+    assert response["Location"] == f"/api/v1/decisions/{decision.id}/"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "field"),
+    [
+        ({"input": "a", "messages": [{"role": "user", "content": "b"}]}, 400, "input"),
+        ({}, 400, "input"),
+        ({"messages": [{"role": "bot", "content": "b"}]}, 400, "messages[0].role"),
+        ({"messages": [{"role": "user", "content": "b"}], "target": "response"}, 400, "target"),
+        ({"input": "a", "reasoning": "lots"}, 400, "reasoning"),
+        ({"input": "a", "policy": "nope"}, 404, None),
+        ({"input": "a", "policy_version": 7}, 404, None),
+    ],
+)
+def test_bad_requests_get_a_clear_json_error_and_store_nothing(
+    service: APIClient, payload: dict[str, Any], status: int, field: str | None
+) -> None:
+    response = service.post("/api/v1/moderate", payload, format="json")
+    assert response.status_code == status, response.json()
+    body = response.json()
+    assert body["error"]["message"]
+    if field is not None:
+        assert field in {e["field"] for e in body["errors"]}
+    assert not Decision.objects.exists()
+
+
+@override_settings(MODERATION_MAX_CHARS=100)
+def test_content_over_the_limit_gets_413(service: APIClient) -> None:
+    response = service.post("/api/v1/moderate", {"input": "x" * 101}, format="json")
+    assert response.status_code == 413
+    assert "the limit is 100" in response.json()["error"]["message"]
+
+
+def test_an_unpublished_policy_gets_409(service: APIClient) -> None:
+    policy_create(
+        source="id: draft\ntitle: Draft\ncategories:\n  - {code: S1, name: A, description: B.}\n",
+        message="",
+        actor=None,
+    )
+    response = service.post("/api/v1/moderate", {"input": "a", "policy": "draft"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "not_published"
+
+
+@override_settings(GUARD_TIMEOUT_S=0.1)
+def test_a_key_sees_only_its_own_decisions_and_staff_see_all(service: APIClient, policy: Policy) -> None:
+    service.post("/api/v1/moderate", {"input": "mine"}, format="json")
+    _, other_token = api_key_create(name="other", policy=policy, actor=None)
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {other_token}")
+    other.post("/api/v1/moderate", {"input": "theirs"}, format="json")
+    assert service.get("/api/v1/decisions/").json()["count"] == 1
+    mine = service.get("/api/v1/decisions/").json()["results"][0]["id"]
+    assert other.get(f"/api/v1/decisions/{mine}/").status_code == 404
+    reviewer = APIClient()
+    reviewer.force_authenticate(UserFactory(roles=["reviewer"]))
+    assert reviewer.get("/api/v1/decisions/?status=pending").json()["count"] == 2
+    assert reviewer.get("/api/v1/decisions/?verdict=unsafe").json()["count"] == 0
+    assert reviewer.get("/api/v1/decisions/?since=not-a-date").status_code == 400

@@ -236,6 +236,7 @@ GUARD_MAX_BATCH = env_int("GUARD_MAX_BATCH", 8, minimum=1)
 GUARD_MAX_WAIT_MS = env_float("GUARD_MAX_WAIT_MS", 20.0, minimum=0.0)
 GUARD_MAX_THINK_TOKENS = env_int("GUARD_MAX_THINK_TOKENS", 96, minimum=1)
 GUARD_PRELOAD = env_bool("GUARD_PRELOAD", True)
+GUARD_MAX_CONTENT_TOKENS = env_int("GUARD_MAX_CONTENT_TOKENS", 2048, minimum=16)
 
 # --- API ----------------------------------------------------------------------------------------
 API_KEY_DEFAULT_RATE_PER_MINUTE = env_int("API_KEY_DEFAULT_RATE_PER_MINUTE", 600, minimum=1)

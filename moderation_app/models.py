@@ -73,6 +73,9 @@ class Decision(models.Model):
     verdict = models.CharField(max_length=16, blank=True, help_text="safe, unsafe, or empty while pending / malformed")
     flagged = models.BooleanField(null=True)
     malformed = models.BooleanField(default=False)
+    content_truncated = models.BooleanField(
+        default=False, help_text="The content was cut from the middle to fit the guard's token budget."
+    )
     categories = models.JSONField(default=list)
     category_scores = models.JSONField(default=dict)
     score = models.FloatField(null=True)

@@ -188,6 +188,7 @@ class Verdict:
     raw_output: str
     error: str | None
     inference_ms: float
+    truncated: bool = False
 
 
 def decision_complete(
@@ -199,6 +200,7 @@ def decision_complete(
         verdict=verdict.verdict or "",
         flagged=verdict.flagged,
         malformed=verdict.error is not None,
+        content_truncated=verdict.truncated,
         categories=verdict.categories,
         category_scores=verdict.category_scores,
         score=verdict.score,

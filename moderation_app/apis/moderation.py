@@ -49,6 +49,7 @@ class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
             "flagged",
             "verdict",
             "malformed",
+            "content_truncated",
             "categories",
             "category_scores",
             "score",

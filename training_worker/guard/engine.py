@@ -12,6 +12,7 @@ through the strict parser, and anything the parser rejects fails closed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from training_worker.guard.template import (
     CONVERSATION_OPEN,
     THINK_CLOSE,
     THINK_OPEN,
+    Message,
     chat_messages,
     system_message,
 )
@@ -32,6 +34,7 @@ from training_worker.guard.types import Continuation, GuardRequest, GuardResult
 
 _THINK_TAGS = re.compile(r"</?think>")
 DEFAULT_MAX_THINK_TOKENS = 96
+DEFAULT_MAX_CONTENT_TOKENS = 2048
 
 
 def clean_reasoning(text: str) -> str:
@@ -55,10 +58,41 @@ def assemble_output(reasoning: str, verdict: str, categories: Sequence[str]) -> 
     return text
 
 
+def truncate_middle(text: str, keep_chars: int) -> str:
+    r"""Keep the start and the end, where instructions and payloads tend to sit, and say what was cut.
+
+    >>> truncate_middle("abcdefghij", 4)
+    'ab\n[... 6 characters removed ...]\nij'
+    """
+    if len(text) <= keep_chars:
+        return text
+    head, tail = keep_chars // 2, keep_chars - keep_chars // 2
+    return f"{text[:head]}\n[... {len(text) - keep_chars} characters removed ...]\n{text[len(text) - tail :]}"
+
+
 class Guard:
-    def __init__(self, backend: Backend, *, max_think_tokens: int = DEFAULT_MAX_THINK_TOKENS) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_think_tokens: int = DEFAULT_MAX_THINK_TOKENS,
+        max_content_tokens: int = DEFAULT_MAX_CONTENT_TOKENS,
+    ) -> None:
         self.backend = backend
         self.max_think_tokens = max_think_tokens
+        self.max_content_tokens = max_content_tokens
+
+    def fit(self, request: GuardRequest) -> tuple[GuardRequest, bool]:
+        """The request with each message cut from the middle to the content token budget."""
+        messages, cut = [], False
+        for message in request.messages:
+            tokens = self.backend.count_tokens(message.content)
+            if tokens > self.max_content_tokens:
+                keep = int(len(message.content) * self.max_content_tokens / tokens)
+                message = Message(message.role, truncate_middle(message.content, keep))
+                cut = True
+            messages.append(message)
+        return (dataclasses.replace(request, messages=tuple(messages)), True) if cut else (request, False)
 
     def prompt(self, request: GuardRequest) -> str:
         return self.backend.render_chat(chat_messages(request.spec, request.messages, request.target)) + THINK_OPEN
@@ -69,6 +103,8 @@ class Guard:
 
     def judge(self, requests: Sequence[GuardRequest]) -> list[GuardResult]:
         started = time.perf_counter()
+        fitted = [self.fit(r) for r in requests]
+        requests = [request for request, _ in fitted]
         prompts = [self.prompt(r) for r in requests]
         reasonings = [""] * len(requests)
         completion_tokens = [0] * len(requests)
@@ -101,7 +137,7 @@ class Guard:
         elapsed_ms = (time.perf_counter() - started) * 1000
         for result in results:
             result.inference_ms = elapsed_ms
-            del result.extra["index"]
+            result.truncated = fitted[result.extra.pop("index")][1]
         return results
 
     def _result(

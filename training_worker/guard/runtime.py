@@ -83,7 +83,9 @@ class GuardRuntime:
     def _load(self, model: ModelVersion) -> Loaded:
         started = time.perf_counter()
         backend = load_backend(name=self.backend_name, path=model.path)
-        guard = Guard(backend, max_think_tokens=self.max_think_tokens)
+        guard = Guard(
+            backend, max_think_tokens=self.max_think_tokens, max_content_tokens=settings.GUARD_MAX_CONTENT_TOKENS
+        )
         batcher: MicroBatcher[GuardRequest, GuardResult] = MicroBatcher(
             guard.judge, max_batch=self.max_batch, max_wait_ms=self.max_wait_ms
         )

@@ -46,6 +46,7 @@ class GuardResult:
     prompt_tokens: int
     completion_tokens: int
     inference_ms: float
+    truncated: bool = False  # content was cut from the middle to fit the token budget
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -131,5 +131,6 @@ def moderate_decision(self: Task, decision_id: str) -> str:
         raw_output=result.raw_output,
         error=result.error,
         inference_ms=result.inference_ms,
+        truncated=result.truncated,
     )
     return str(decision_complete(decision=decision, verdict=verdict, model_version=model, started_at=started_at).status)

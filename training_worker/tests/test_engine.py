@@ -71,3 +71,17 @@ def test_a_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(BackendError, match=r"missing or has no config\.json"):
         TransformersBackend(str(tmp_path / "nope"))
+
+
+def test_content_over_the_token_budget_is_cut_from_the_middle(tiny_model_dir: Path) -> None:
+    guard = Guard(TransformersBackend(str(tiny_model_dir), device="cpu"), max_think_tokens=4, max_content_tokens=32)
+    long_text = "START " + "filler words " * 200 + " END"
+    short, cut = guard.judge([_request("short one", "none"), _request(long_text, "none")])
+    assert (short.truncated, cut.truncated) == (False, True)
+    fitted, was_cut = guard.fit(_request(long_text))
+    assert was_cut
+    content = fitted.messages[0].content
+    assert content.startswith("START")
+    assert content.endswith("END")
+    assert "characters removed" in content
+    assert guard.backend.count_tokens(content) < 60

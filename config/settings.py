@@ -287,3 +287,4 @@ DEFAULT_POLICY_SLUG = "core-safety"
 
 # --- Moderation ---------------------------------------------------------------------------------
 MODERATION_MAX_CHARS = env_int("MODERATION_MAX_CHARS", 32_000, minimum=1)
+MODERATION_MAX_BATCH = env_int("MODERATION_MAX_BATCH", 32, minimum=1)

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health, metrics, spa
+from moderation_app.apis.openai_compat import OpenAIModerationsApi
 
 handler404 = "config.errors.handler404"
 handler500 = "config.errors.handler500"
@@ -17,7 +18,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("moderation_app.urls")),
     path("api/v1/", include("policies_app.urls")),
+    path("v1/moderations", OpenAIModerationsApi.as_view(), name="openai-moderations"),
     path("admin/", admin.site.urls),
     # Everything else is a client-side route of the web app.
-    re_path(r"^(?!api/|admin/|static/|assets/)(?:.*)$", spa.spa_index, name="spa"),
+    re_path(r"^(?!api/|admin/|static/|assets/|v1/)(?:.*)$", spa.spa_index, name="spa"),
 ]

@@ -89,7 +89,7 @@ class DecisionDetailOutputSerializer(DecisionOutputSerializer):
         fields = [*DecisionOutputSerializer.Meta.fields, "messages", "raw_output", "template_version"]
 
 
-def _caller_key(request: Request) -> ApiKey | None:
+def caller_key(request: Request) -> ApiKey | None:
     return request.auth if isinstance(request.auth, ApiKey) else None
 
 
@@ -97,7 +97,7 @@ def _decision_scope(request: Request) -> ApiKey | None:
     """Staff with any role see every decision; an API key sees its own; anyone else gets 403."""
     if user_roles(request.user):
         return None
-    key = _caller_key(request)
+    key = caller_key(request)
     if key is None:
         raise ApiError(code="permission_denied", message="Your account lacks the role this needs.", status_code=403)
     return key
@@ -154,8 +154,8 @@ class ModerateApi(APIView):
                 message=f"the content is {size:,} characters; the limit is {settings.MODERATION_MAX_CHARS:,}",
                 status_code=413,
             )
-        key = _caller_key(request)
-        version = self._policy_version(body, key)
+        key = caller_key(request)
+        version = resolve_policy_version(slug=body.get("policy"), number=body.get("policy_version"), key=key)
         decision, _ = decision_record(
             api_key=key,
             actor=request_actor(request.user),
@@ -171,46 +171,56 @@ class ModerateApi(APIView):
         )
         if body["async_"]:
             return Response({"id": str(decision.id), "status": decision.status}, status=status.HTTP_202_ACCEPTED)
-        decision = self._wait(decision)
-        if decision.status == Decision.Status.PENDING:
-            MODERATION_REQUESTS.labels("timeout").inc()
-            raise ApiError(
-                code="guard_timeout",
-                message=(
-                    f"no guard worker answered within {settings.GUARD_TIMEOUT_S:g}s; decision {decision.id} "
-                    "stays queued: GET /api/v1/decisions/{id}/ later"
-                ),
-                status_code=503,
-                headers={"Retry-After": "5", "Location": f"/api/v1/decisions/{decision.id}/"},
-            )
-        MODERATION_REQUESTS.labels(decision.verdict or "malformed").inc()
+        (decision,) = wait_for_decisions([decision])
         return Response(DecisionOutputSerializer(decision).data)
 
-    def _policy_version(self, body: dict[str, Any], key: ApiKey | None) -> PolicyVersion:
-        slug = body.get("policy") or (key.policy.slug if key and key.policy else None)
-        if slug is None:
-            raise ApiError(code="invalid", message="policy: name a policy (this API key has no default policy)")
-        policy = policy_get(slug=slug)
-        if body.get("policy_version"):
-            return policy_version_get(policy=policy, number=body["policy_version"])
-        if policy.published_version is None:
-            raise ApiError(
-                code="not_published",
-                message=f"policy '{slug}' has no published version; publish one or pin policy_version",
-                status_code=409,
-            )
-        return policy.published_version
 
-    def _wait(self, decision: Decision) -> Decision:
-        if decision.status != Decision.Status.PENDING:
-            return decision
-        started = time.perf_counter()
-        # A timeout or a result-backend hiccup is not an error here: the decision row is the truth.
-        with contextlib.suppress(Exception):
-            AsyncResult(str(decision.id), app=app).get(timeout=settings.GUARD_TIMEOUT_S, interval=0.05, propagate=False)
-        MODERATION_WAIT.observe(time.perf_counter() - started)
-        decision.refresh_from_db()
-        return decision
+def resolve_policy_version(*, slug: str | None, number: int | None, key: ApiKey | None) -> PolicyVersion:
+    """The named policy (or the key's) at the pinned version, or else its published one."""
+    slug = slug or (key.policy.slug if key and key.policy else None)
+    if slug is None:
+        raise ApiError(code="invalid", message="policy: name a policy (this API key has no default policy)")
+    policy = policy_get(slug=slug)
+    if number:
+        return policy_version_get(policy=policy, number=number)
+    if policy.published_version is None:
+        raise ApiError(
+            code="not_published",
+            message=f"policy '{slug}' has no published version; publish one or pin policy_version",
+            status_code=409,
+        )
+    return policy.published_version
+
+
+def wait_for_decisions(decisions: list[Decision]) -> list[Decision]:
+    """Wait up to GUARD_TIMEOUT_S for the guard; 503 with Retry-After if any is still pending."""
+    deadline = time.monotonic() + settings.GUARD_TIMEOUT_S
+    started = time.perf_counter()
+    for decision in decisions:
+        if decision.status == Decision.Status.PENDING:
+            # A timeout or a result-backend hiccup is not an error here: the decision row is the truth.
+            with contextlib.suppress(Exception):
+                AsyncResult(str(decision.id), app=app).get(
+                    timeout=max(deadline - time.monotonic(), 0.01), interval=0.05, propagate=False
+                )
+            decision.refresh_from_db()
+    MODERATION_WAIT.observe(time.perf_counter() - started)
+    pending = [d for d in decisions if d.status == Decision.Status.PENDING]
+    if pending:
+        MODERATION_REQUESTS.labels("timeout").inc()
+        first = pending[0].id
+        raise ApiError(
+            code="guard_timeout",
+            message=(
+                f"no guard worker answered within {settings.GUARD_TIMEOUT_S:g}s; decision {first} "
+                "stays queued: GET /api/v1/decisions/{id}/ later"
+            ),
+            status_code=503,
+            headers={"Retry-After": "5", "Location": f"/api/v1/decisions/{first}/"},
+        )
+    for decision in decisions:
+        MODERATION_REQUESTS.labels(decision.verdict or "malformed").inc()
+    return decisions
 
 
 class DecisionListApi(APIView):

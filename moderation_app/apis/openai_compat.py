@@ -1,0 +1,86 @@
+"""`POST /v1/moderations`: OpenAI's moderation API, answered by the guard under the key's policy.
+
+An existing OpenAI moderation client works with only its base URL changed. Categories are keyed by
+the policy's category names; `category_scores` are the guard's P(unsafe and category). Items are
+judged with reasoning `none` (one scoring pass each), as a high-volume screening endpoint should be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.actors import request_actor
+from config.errors import ApiError
+from moderation_app.apis.moderation import caller_key, resolve_policy_version, wait_for_decisions
+from moderation_app.models import Decision
+from moderation_app.services import ModerationInput, decision_record
+from policies_app.models import Policy
+
+
+class OpenAIModerationsApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        input = serializers.JSONField(help_text="A string or a list of strings.")
+        model = serializers.CharField(required=False, help_text="A policy slug; default: the API key's policy.")
+
+        def validate_input(self, value: Any) -> list[str]:
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not items or not all(isinstance(i, str) and i for i in items):
+                raise serializers.ValidationError("must be a non-empty string or a non-empty list of non-empty strings")
+            if len(items) > settings.MODERATION_MAX_BATCH:
+                raise serializers.ValidationError(f"at most {settings.MODERATION_MAX_BATCH} items per request")
+            return items
+
+    @extend_schema(request=InputSerializer, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items: list[str] = data.validated_data["input"]
+        longest = max(len(i) for i in items)
+        if longest > settings.MODERATION_MAX_CHARS:
+            raise ApiError(
+                code="too_large",
+                message=f"an input is {longest:,} characters; the limit is {settings.MODERATION_MAX_CHARS:,}",
+                status_code=413,
+            )
+        key = caller_key(request)
+        model = data.validated_data.get("model")
+        slug = model if model and Policy.objects.filter(slug=model).exists() else None
+        version = resolve_policy_version(slug=slug, number=None, key=key)
+        decisions = [
+            decision_record(
+                api_key=key,
+                actor=request_actor(request.user),
+                policy_version=version,
+                request=ModerationInput(
+                    messages=[{"role": "user", "content": item}], target="prompt", reasoning="none"
+                ),
+            )[0]
+            for item in items
+        ]
+        decisions = wait_for_decisions(decisions)
+        names = {c["code"]: c["name"] for c in version.spec["categories"]}
+        guard = decisions[0].model_version
+        return Response(
+            {
+                "id": f"modr-{decisions[0].id}",
+                "model": guard.name if guard else "unknown",
+                "results": [self._result(d, names) for d in decisions],
+            }
+        )
+
+    @staticmethod
+    def _result(decision: Decision, names: dict[str, str]) -> dict[str, Any]:
+        flagged = set(decision.categories)
+        return {
+            "flagged": bool(decision.flagged),
+            "categories": {name: code in flagged for code, name in names.items()},
+            "category_scores": {name: float(decision.category_scores.get(code, 0.0)) for code, name in names.items()},
+            "decision_id": str(decision.id),
+        }

@@ -288,3 +288,11 @@ DEFAULT_POLICY_SLUG = "core-safety"
 # --- Moderation ---------------------------------------------------------------------------------
 MODERATION_MAX_CHARS = env_int("MODERATION_MAX_CHARS", 32_000, minimum=1)
 MODERATION_MAX_BATCH = env_int("MODERATION_MAX_BATCH", 32, minimum=1)
+
+# --- Review -------------------------------------------------------------------------------------
+REVIEW_UNCERTAIN_LOW = env_float("REVIEW_UNCERTAIN_LOW", 0.35, minimum=0.0)
+REVIEW_UNCERTAIN_HIGH = env_float("REVIEW_UNCERTAIN_HIGH", 0.5, minimum=0.0)
+REVIEW_SAMPLE_RATE = env_float("REVIEW_SAMPLE_RATE", 0.02, minimum=0.0)
+REVIEW_SECOND_OPINION_RATE = env_float("REVIEW_SECOND_OPINION_RATE", 0.1, minimum=0.0)
+REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 15, minimum=1)
+CASE_EVAL_PERCENT = env_int("CASE_EVAL_PERCENT", 20, minimum=0)

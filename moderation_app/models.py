@@ -109,3 +109,89 @@ class Decision(models.Model):
         if self.completed_at is None:
             return None
         return (self.completed_at - self.created_at).total_seconds() * 1000
+
+
+class ReviewItem(models.Model):
+    """A decision a reviewer should look at, and why."""
+
+    class Reason(models.TextChoices):
+        MALFORMED = "malformed"
+        FLAGGED = "flagged"
+        UNCERTAIN = "uncertain"
+        SAMPLED = "sampled"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLAIMED = "claimed"
+        DONE = "done"
+
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="review_item")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    priority = models.PositiveSmallIntegerField(help_text="Higher is served first.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    labels_needed = models.PositiveSmallIntegerField(
+        default=1, help_text="2 when a second, independent review is wanted."
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "created_at"]
+        indexes = [models.Index(fields=["status", "-priority", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"review of {self.decision_id} ({self.reason})"
+
+
+class ReviewLabel(models.Model):
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="labels")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_labels")
+    verdict = models.CharField(max_length=16)
+    categories = models.JSONField(default=list)
+    rationale = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["item", "reviewer"], name="review_label_one_per_reviewer")]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} by {self.reviewer_id}"
+
+
+class Case(models.Model):
+    """A labelled example: from a review, or imported. Training and backtests read these."""
+
+    class Source(models.TextChoices):
+        REVIEW = "review"
+        IMPORT = "import"
+
+    class Split(models.TextChoices):
+        TRAIN = "train"
+        EVAL = "eval"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    messages = models.JSONField()
+    target = models.CharField(max_length=16, default="prompt")
+    verdict = models.CharField(max_length=16)
+    categories = models.JSONField(default=list)
+    rationale = models.TextField(blank=True)
+    policy_version = models.ForeignKey(
+        "policies_app.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    decision = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    external_id = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, db_index=True)
+    split = models.CharField(max_length=8, choices=Split.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} case {self.pk}"

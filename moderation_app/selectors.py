@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from config.errors import ApiError
-from moderation_app.models import ApiKey, Decision
+from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel
 
 KEY_PREFIX = "ak_"
 
@@ -67,3 +69,69 @@ def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
     if decision is None:
         raise ApiError(code="not_found", message=f"no decision {decision_id}", status_code=404)
     return decision
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Agreement of two raters beyond chance, over (first, second) label pairs.
+
+    >>> cohen_kappa([("safe", "safe"), ("unsafe", "unsafe"), ("safe", "unsafe"), ("safe", "safe")])
+    0.5
+    >>> cohen_kappa([]) is None
+    True
+    """
+    if not pairs:
+        return None
+    labels = sorted({label for pair in pairs for label in pair})
+    n = len(pairs)
+    observed = sum(a == b for a, b in pairs) / n
+    expected = sum(
+        (sum(a == label for a, _ in pairs) / n) * (sum(b == label for _, b in pairs) / n) for label in labels
+    )
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def review_stats() -> dict[str, Any]:
+    now = timezone.now()
+    items = ReviewItem.objects.all()
+    oldest = (
+        items.filter(status=ReviewItem.Status.OPEN).order_by("created_at").values_list("created_at", flat=True).first()
+    )
+    pairs = []
+    for item in items.filter(labels_needed__gte=2, status=ReviewItem.Status.DONE).prefetch_related("labels"):
+        verdicts = [label.verdict for label in item.labels.all()[:2]]
+        if len(verdicts) == 2:
+            pairs.append((verdicts[0], verdicts[1]))
+    return {
+        "open": items.filter(status=ReviewItem.Status.OPEN).count(),
+        "claimed": items.filter(status=ReviewItem.Status.CLAIMED).count(),
+        "done": items.filter(status=ReviewItem.Status.DONE).count(),
+        "oldest_open_age_s": (now - oldest).total_seconds() if oldest else None,
+        "labels_last_hour": ReviewLabel.objects.filter(created_at__gte=now - timedelta(hours=1)).count(),
+        "labels_last_day": ReviewLabel.objects.filter(created_at__gte=now - timedelta(days=1)).count(),
+        "by_reason": dict(
+            items.filter(status=ReviewItem.Status.OPEN)
+            .values_list("reason")
+            .annotate(n=Count("id"))
+            .values_list("reason", "n")
+        ),
+        "agreement": {"pairs": len(pairs), "cohen_kappa": cohen_kappa(pairs)},
+    }
+
+
+def review_item_get(*, item_id: int) -> ReviewItem:
+    item = (
+        ReviewItem.objects.select_related("decision__policy_version__policy", "decision__model_version")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise ApiError(code="not_found", message=f"no review item {item_id}", status_code=404)
+    return item
+
+
+def case_list(*, filters: dict[str, Any]) -> QuerySet[Case]:
+    cases = Case.objects.select_related("policy_version__policy")
+    for field in ("split", "source", "verdict"):
+        if filters.get(field):
+            cases = cases.filter(**{field: filters[field]})
+    return cases.order_by("-created_at")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from moderation_app.apis import accounts, moderation
+from moderation_app.apis import accounts, moderation, review
 
 urlpatterns = [
     path("auth/login", accounts.LoginApi.as_view(), name="auth-login"),
@@ -13,4 +13,9 @@ urlpatterns = [
     path("moderate", moderation.ModerateApi.as_view(), name="moderate"),
     path("decisions/", moderation.DecisionListApi.as_view(), name="decision-list"),
     path("decisions/<str:decision_id>/", moderation.DecisionDetailApi.as_view(), name="decision-detail"),
+    path("review/next/", review.ReviewNextApi.as_view(), name="review-next"),
+    path("review/items/<int:item_id>/label/", review.ReviewLabelApi.as_view(), name="review-label"),
+    path("review/items/<int:item_id>/release/", review.ReviewReleaseApi.as_view(), name="review-release"),
+    path("review/stats/", review.ReviewStatsApi.as_view(), name="review-stats"),
+    path("cases/", review.CaseListApi.as_view(), name="case-list"),
 ]

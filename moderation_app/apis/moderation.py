@@ -81,7 +81,8 @@ class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
         return {"id": model.pk, "name": model.name, "template_version": obj.template_version} if model else None
 
     def get_review(self, obj: Decision) -> dict[str, Any] | None:
-        return None  # the review queue fills this in
+        item = getattr(obj, "review_item", None)
+        return {"status": item.status, "reason": item.reason} if item else None
 
 
 class DecisionDetailOutputSerializer(DecisionOutputSerializer):

@@ -1,96 +1,24 @@
-"""Writes for API keys and staff accounts."""
+"""Writes for decisions: record a request, complete it with the guard's judgement, or fail it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.actors import Actor
 from config.errors import ApiError
 from moderation_app.models import ApiKey, Decision
-from moderation_app.selectors import KEY_PREFIX, api_key_hash
-from policies_app.models import Policy, PolicyVersion
+from moderation_app.services.review import review_route
+from policies_app.models import PolicyVersion
 from training_worker.guard import TEMPLATE_VERSION
 from training_worker.models import ModelVersion
-
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def api_key_create(
-    *, name: str, policy: Policy | None, actor: Actor, rate_limit_per_minute: int | None = None
-) -> tuple[ApiKey, str]:
-    """Create a key; the returned token is the only time the secret exists in clear."""
-    name = name.strip()
-    if not name:
-        raise ApiError(code="invalid", message="name: an API key needs a name")
-    rate = rate_limit_per_minute or settings.API_KEY_DEFAULT_RATE_PER_MINUTE
-    if rate < 1:
-        raise ApiError(code="invalid", message="rate_limit_per_minute: must be at least 1")
-    prefix = secrets.token_hex(4)
-    while ApiKey.objects.filter(prefix=prefix).exists():
-        prefix = secrets.token_hex(4)
-    token = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(
-        name=name,
-        prefix=prefix,
-        key_hash=api_key_hash(token),
-        policy=policy,
-        rate_limit_per_minute=rate,
-        created_by=actor,
-    )
-    return key, token
-
-
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
-    return api_key
-
-
-def api_key_touch(*, api_key: ApiKey) -> None:
-    """Record use, at most once a minute per key, so authentication does not write on every call."""
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
-
-
-def user_ensure_demo_admin(*, username: str, password_file: Path) -> tuple[AbstractUser, str, bool]:
-    """The demo superuser for a local install: a random password, made once and kept in `password_file`."""
-    User = get_user_model()
-    with transaction.atomic():
-        user = User.objects.filter(username=username).first()
-        if user is not None and password_file.exists():
-            return user, password_file.read_text(encoding="utf-8").strip(), False
-        password = secrets.token_urlsafe(12)
-        if user is None:
-            user = User.objects.create_superuser(username=username, email="", password=password)
-            created = True
-        else:
-            # The password file was lost: issue a new password rather than print one we cannot know.
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            created = False
-        password_file.parent.mkdir(parents=True, exist_ok=True)
-        password_file.write_text(password + "\n", encoding="utf-8")
-        password_file.chmod(0o600)
-    return user, password, created
-
-
-# --- Decisions ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -214,6 +142,7 @@ def decision_complete(
         completed_at=timezone.now(),
     )
     decision.refresh_from_db()
+    review_route(decision=decision)
     return decision
 
 
@@ -223,4 +152,5 @@ def decision_fail(*, decision: Decision, error: str) -> Decision:
         status=Decision.Status.FAILED, flagged=True, error=error, completed_at=timezone.now()
     )
     decision.refresh_from_db()
+    review_route(decision=decision)
     return decision

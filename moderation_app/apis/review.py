@@ -1,0 +1,149 @@
+"""The review queue over HTTP (reviewers) and the labelled cases it produces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from moderation_app.apis.moderation import DecisionDetailOutputSerializer
+from moderation_app.models import Case, ReviewItem, ReviewLabel
+from moderation_app.roles import IsReviewer, RolePermission
+from moderation_app.selectors import case_list, review_item_get, review_stats
+from moderation_app.services import review_claim_next, review_label, review_release
+
+
+def _reviewer(request: Request) -> User:
+    assert isinstance(request.user, User)  # IsReviewer admits staff users only
+    return request.user
+
+
+class ReviewItemOutputSerializer(serializers.ModelSerializer[ReviewItem]):
+    decision = DecisionDetailOutputSerializer(read_only=True)
+    policy_categories = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReviewItem
+        fields = [
+            "id",
+            "reason",
+            "priority",
+            "status",
+            "labels_needed",
+            "claim_expires_at",
+            "created_at",
+            "decision",
+            "policy_categories",
+        ]
+
+    def get_policy_categories(self, obj: ReviewItem) -> list[dict[str, str]]:
+        return obj.decision.policy_version.categories
+
+
+class ReviewNextApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=None, responses={200: ReviewItemOutputSerializer, 204: None})
+    def post(self, request: Request) -> Response:
+        item = review_claim_next(reviewer=_reviewer(request))
+        if item is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response({"item": ReviewItemOutputSerializer(review_item_get(item_id=item.pk)).data})
+
+
+class ReviewLabelApi(APIView):
+    permission_classes = [IsReviewer]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        verdict = serializers.ChoiceField(choices=["safe", "unsafe"])
+        categories = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+        rationale = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+    class OutputSerializer(serializers.ModelSerializer[ReviewLabel]):
+        reviewer: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+            slug_field="username", read_only=True
+        )
+
+        class Meta:
+            model = ReviewLabel
+            fields = ["id", "item", "reviewer", "verdict", "categories", "rationale", "created_at"]
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, item_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        label = review_label(item=review_item_get(item_id=item_id), reviewer=_reviewer(request), **data.validated_data)
+        return Response(self.OutputSerializer(label).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewReleaseApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=None, responses={200: ReviewItemOutputSerializer})
+    def post(self, request: Request, item_id: int) -> Response:
+        item = review_release(item=review_item_get(item_id=item_id), reviewer=_reviewer(request))
+        return Response(ReviewItemOutputSerializer(item).data)
+
+
+class AnyStaffRole(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return any(cls().has_permission(request, view) for cls in RolePermission.__subclasses__())
+
+
+class ReviewStatsApi(APIView):
+    permission_classes = [AnyStaffRole]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(review_stats())
+
+
+class CaseOutputSerializer(serializers.ModelSerializer[Case]):
+    policy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "source",
+            "messages",
+            "target",
+            "verdict",
+            "categories",
+            "rationale",
+            "policy",
+            "decision",
+            "external_id",
+            "metadata",
+            "split",
+            "created_at",
+        ]
+
+    def get_policy(self, obj: Case) -> dict[str, Any] | None:
+        version = obj.policy_version
+        return {"slug": version.policy.slug, "version": version.number} if version else None
+
+
+class CaseListApi(APIView):
+    permission_classes = [AnyStaffRole]
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        split = serializers.ChoiceField(choices=Case.Split.choices, required=False)
+        source = serializers.ChoiceField(choices=Case.Source.choices, required=False)  # type: ignore[assignment]
+        verdict = serializers.ChoiceField(choices=["safe", "unsafe"], required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: CaseOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(case_list(filters=filters.validated_data), request, view=self)
+        response: Response = paginator.get_paginated_response(CaseOutputSerializer(page, many=True).data)
+        return response

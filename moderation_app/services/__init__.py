@@ -1,0 +1,45 @@
+"""Writes of the moderation app, one module per idea; import them from here."""
+
+from __future__ import annotations
+
+from moderation_app.services.accounts import (
+    api_key_create,
+    api_key_revoke,
+    api_key_touch,
+    user_ensure_demo_admin,
+)
+from moderation_app.services.decisions import (
+    ModerationInput,
+    Verdict,
+    decision_complete,
+    decision_fail,
+    decision_record,
+    moderation_request_hash,
+)
+from moderation_app.services.review import (
+    case_create,
+    case_split,
+    review_claim_next,
+    review_label,
+    review_release,
+    review_route,
+)
+
+__all__ = [
+    "ModerationInput",
+    "Verdict",
+    "api_key_create",
+    "api_key_revoke",
+    "api_key_touch",
+    "case_create",
+    "case_split",
+    "decision_complete",
+    "decision_fail",
+    "decision_record",
+    "moderation_request_hash",
+    "review_claim_next",
+    "review_label",
+    "review_release",
+    "review_route",
+    "user_ensure_demo_admin",
+]

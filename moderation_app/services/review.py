@@ -1,0 +1,190 @@
+"""Writes for the review queue and the labelled cases it produces."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from config.errors import ApiError
+from moderation_app.models import Case, Decision, ReviewItem, ReviewLabel
+from policies_app.models import PolicyVersion
+
+PRIORITY = {
+    ReviewItem.Reason.MALFORMED: 3,
+    ReviewItem.Reason.FLAGGED: 2,
+    ReviewItem.Reason.UNCERTAIN: 1,
+    ReviewItem.Reason.SAMPLED: 0,
+}
+
+
+def review_reason(*, decision: Decision, sample: float) -> str | None:
+    """Why a completed decision needs a person, or None. `sample` is a uniform draw in [0, 1)."""
+    if decision.malformed or decision.status == Decision.Status.FAILED:
+        return ReviewItem.Reason.MALFORMED
+    if decision.verdict == "unsafe":
+        return ReviewItem.Reason.FLAGGED
+    if decision.score is not None and settings.REVIEW_UNCERTAIN_LOW <= decision.score <= settings.REVIEW_UNCERTAIN_HIGH:
+        return ReviewItem.Reason.UNCERTAIN
+    if sample < settings.REVIEW_SAMPLE_RATE:  # safe decisions, sampled to catch false negatives
+        return ReviewItem.Reason.SAMPLED
+    return None
+
+
+def review_route(*, decision: Decision, rand: Callable[[], float] = random.random) -> ReviewItem | None:
+    if decision.source != Decision.Source.API:
+        return None  # playground runs stay out of production review
+    reason = review_reason(decision=decision, sample=rand())
+    if reason is None:
+        return None
+    item, _ = ReviewItem.objects.get_or_create(
+        decision=decision,
+        defaults={
+            "reason": reason,
+            "priority": PRIORITY[ReviewItem.Reason(reason)],
+            "labels_needed": 2 if rand() < settings.REVIEW_SECOND_OPINION_RATE else 1,
+        },
+    )
+    return item
+
+
+def review_claim_next(*, reviewer: User) -> ReviewItem | None:
+    """Claim the most urgent open item this reviewer has not labelled. Rows locked by another
+    reviewer's claim in flight are skipped, so two reviewers never get the same item."""
+    now = timezone.now()
+    with transaction.atomic():
+        item = (
+            ReviewItem.objects.select_for_update(skip_locked=True)
+            .filter(Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now))
+            .exclude(labels__reviewer=reviewer)
+            .order_by("-priority", "created_at")
+            .first()
+        )
+        if item is None:
+            return None
+        item.status = ReviewItem.Status.CLAIMED
+        item.claimed_by = reviewer
+        item.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+        item.save(update_fields=["status", "claimed_by", "claim_expires_at"])
+    return item
+
+
+def review_release(*, item: ReviewItem, reviewer: User) -> ReviewItem:
+    """Give a claimed item back (skip)."""
+    updated = ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.CLAIMED, claimed_by=reviewer).update(
+        status=ReviewItem.Status.OPEN, claimed_by=None, claim_expires_at=None
+    )
+    if not updated:
+        raise ApiError(code="not_claimed", message="you do not hold a claim on this item", status_code=409)
+    item.refresh_from_db()
+    return item
+
+
+def review_label(
+    *, item: ReviewItem, reviewer: User, verdict: str, categories: list[str], rationale: str
+) -> ReviewLabel:
+    with transaction.atomic():
+        locked = ReviewItem.objects.select_for_update().select_related("decision__policy_version").get(pk=item.pk)
+        if locked.status != ReviewItem.Status.CLAIMED or locked.claimed_by_id != reviewer.pk:
+            raise ApiError(
+                code="not_claimed", message="claim this item first (POST /api/v1/review/next/)", status_code=409
+            )
+        if locked.claim_expires_at is not None and locked.claim_expires_at < timezone.now():
+            raise ApiError(
+                code="claim_expired", message="your claim on this item expired; claim it again", status_code=409
+            )
+        codes = [c["code"] for c in locked.decision.policy_version.spec["categories"]]
+        _check_label(verdict=verdict, categories=categories, codes=codes)
+        label = ReviewLabel.objects.create(
+            item=locked, reviewer=reviewer, verdict=verdict, categories=categories, rationale=rationale
+        )
+        done = locked.labels.count() >= locked.labels_needed
+        locked.status = ReviewItem.Status.DONE if done else ReviewItem.Status.OPEN
+        locked.claimed_by, locked.claim_expires_at = None, None
+        locked.done_at = timezone.now() if done else None
+        locked.save(update_fields=["status", "claimed_by", "claim_expires_at", "done_at"])
+        if done:
+            first = locked.labels.order_by("created_at").first() or label
+            case_create(
+                source=Case.Source.REVIEW,
+                messages=locked.decision.messages,
+                target=locked.decision.target,
+                verdict=first.verdict,
+                categories=first.categories,
+                rationale=first.rationale,
+                policy_version=locked.decision.policy_version,
+                decision=locked.decision,
+            )
+    return label
+
+
+def _check_label(*, verdict: str, categories: list[str], codes: list[str]) -> None:
+    errors = []
+    if verdict not in ("safe", "unsafe"):
+        errors.append({"field": "verdict", "message": "must be 'safe' or 'unsafe'", "code": "invalid"})
+    unknown = [c for c in categories if c not in codes]
+    if unknown:
+        errors.append(
+            {"field": "categories", "message": f"not in this policy version: {', '.join(unknown)}", "code": "invalid"}
+        )
+    if verdict == "unsafe" and not categories:
+        errors.append(
+            {"field": "categories", "message": "an unsafe label needs at least one category", "code": "invalid"}
+        )
+    if verdict == "safe" and categories:
+        errors.append({"field": "categories", "message": "a safe label takes no categories", "code": "invalid"})
+    if errors:
+        raise ApiError(code="invalid", message=f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+
+
+def content_hash(messages: list[dict[str, Any]], target: str) -> str:
+    return hashlib.sha256(json.dumps([messages, target], sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def case_split(digest: str) -> str:
+    """A stable train/eval split from the content hash: the same content always lands on the same side.
+
+    >>> case_split("00" * 32), case_split("ff" * 32)
+    ('eval', 'train')
+    """
+    bucket = int(digest[:8], 16) % 100
+    return Case.Split.EVAL if bucket < settings.CASE_EVAL_PERCENT else Case.Split.TRAIN
+
+
+def case_create(
+    *,
+    source: str,
+    messages: list[dict[str, Any]],
+    target: str,
+    verdict: str,
+    categories: list[str],
+    rationale: str = "",
+    policy_version: PolicyVersion | None = None,
+    decision: Decision | None = None,
+    external_id: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Case:
+    digest = content_hash(messages, target)
+    return Case.objects.create(
+        source=source,
+        messages=messages,
+        target=target,
+        verdict=verdict,
+        categories=categories,
+        rationale=rationale,
+        policy_version=policy_version,
+        decision=decision,
+        external_id=external_id,
+        metadata=metadata or {},
+        content_hash=digest,
+        split=case_split(digest),
+    )

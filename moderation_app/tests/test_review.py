@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from moderation_app.models import Case, Decision, ReviewItem
+from moderation_app.services import (
+    ModerationInput,
+    Verdict,
+    decision_complete,
+    decision_record,
+    review_claim_next,
+    review_route,
+)
+from moderation_app.tests.factories import UserFactory
+from policies_app.services import policy_ensure_default
+from training_worker.services import model_version_register
+
+
+def _decision(verdict: str | None, score: float, *, source: str = "api", text: str = "hello") -> Decision:
+    policy, _ = policy_ensure_default()
+    assert policy.published_version is not None
+    decision, _ = decision_record(
+        api_key=None,
+        actor=None,
+        policy_version=policy.published_version,
+        request=ModerationInput(messages=[{"role": "user", "content": text}], target="prompt", reasoning="none"),
+        source=source,
+    )
+    model = model_version_register(name=f"m-{decision.pk}", base="x", path="/m")
+    judgement = Verdict(
+        verdict=verdict,
+        flagged=verdict != "safe",
+        categories=["S1"] if verdict == "unsafe" else [],
+        category_scores={"S1": score},
+        score=score,
+        reasoning="because",
+        raw_output="<think>\nbecause\n</think>\n\\boxed{safe}",
+        error=None if verdict else "the output does not match",
+        inference_ms=1.0,
+    )
+    return decision_complete(decision=decision, verdict=judgement, model_version=model, started_at=timezone.now())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("verdict", "score", "reason", "priority"),
+    [(None, 0.5, "malformed", 3), ("unsafe", 0.9, "flagged", 2), ("safe", 0.4, "uncertain", 1)],
+)
+def test_decisions_that_need_a_person_are_routed_with_a_reason(
+    verdict: str | None, score: float, reason: str, priority: int
+) -> None:
+    item = _decision(verdict, score).review_item
+    assert (item.reason, item.priority) == (reason, priority)
+
+
+@pytest.mark.django_db
+def test_confident_safe_decisions_are_only_sampled(settings: Any) -> None:
+    settings.REVIEW_SAMPLE_RATE = 0.0
+    assert not ReviewItem.objects.filter(decision=_decision("safe", 0.05)).exists()
+    decision = Decision.objects.get()
+    assert review_route(decision=decision, rand=lambda: 0.0) is None
+    settings.REVIEW_SAMPLE_RATE = 0.5
+    item = review_route(decision=decision, rand=lambda: 0.1)
+    assert item is not None
+    assert item.reason == "sampled"
+
+
+@pytest.mark.django_db
+def test_playground_runs_stay_out_of_the_queue() -> None:
+    assert not ReviewItem.objects.filter(decision=_decision("unsafe", 0.9, source="playground")).exists()
+
+
+@pytest.mark.django_db
+def test_a_reviewer_claims_the_most_urgent_item_and_labels_it_into_a_case(api_client: APIClient) -> None:
+    _decision("safe", 0.4, text="uncertain one")
+    flagged = _decision("unsafe", 0.9, text="flagged one")
+    api_client.force_authenticate(UserFactory(roles=["reviewer"]))
+    body = api_client.post("/api/v1/review/next/").json()["item"]
+    assert body["decision"]["id"] == str(flagged.id)
+    assert body["reason"] == "flagged"
+    assert body["decision"]["messages"] == [{"role": "user", "content": "flagged one"}]
+    assert body["decision"]["raw_output"].startswith("<think>")
+    assert [c["code"] for c in body["policy_categories"]][:2] == ["S1", "S2"]
+    bad = api_client.post(
+        f"/api/v1/review/items/{body['id']}/label/", {"verdict": "unsafe", "categories": ["S99"]}, format="json"
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "categories"
+    label = api_client.post(
+        f"/api/v1/review/items/{body['id']}/label/",
+        {"verdict": "unsafe", "categories": ["S1"], "rationale": "asks for a weapon"},
+        format="json",
+    )
+    assert label.status_code == 201
+    case = Case.objects.get()
+    assert (case.source, case.verdict, case.categories, case.rationale) == (
+        "review",
+        "unsafe",
+        ["S1"],
+        "asks for a weapon",
+    )
+    assert case.split in ("train", "eval")
+    assert case.policy_version == flagged.policy_version
+    assert api_client.get(f"/api/v1/decisions/{flagged.id}/").json()["review"] == {
+        "status": "done",
+        "reason": "flagged",
+    }
+    assert api_client.post("/api/v1/review/next/").json()["item"]["reason"] == "uncertain"
+
+
+@pytest.mark.django_db
+def test_a_second_opinion_item_goes_to_another_reviewer_and_feeds_agreement(api_client: APIClient) -> None:
+    item = _decision("unsafe", 0.9).review_item
+    ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+    first, second = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
+    for reviewer, verdict in ((first, "unsafe"), (second, "safe")):
+        api_client.force_authenticate(reviewer)
+        claimed = api_client.post("/api/v1/review/next/").json()["item"]
+        categories = ["S1"] if verdict == "unsafe" else []
+        response = api_client.post(
+            f"/api/v1/review/items/{claimed['id']}/label/",
+            {"verdict": verdict, "categories": categories},
+            format="json",
+        )
+        assert response.status_code == 201
+    api_client.force_authenticate(first)
+    assert api_client.post("/api/v1/review/next/").status_code == 204
+    stats = api_client.get("/api/v1/review/stats/").json()
+    assert stats["done"] == 1
+    assert stats["labels_last_hour"] == 2
+    assert stats["agreement"]["pairs"] == 1
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_expired_claim_goes_to_the_next_reviewer(api_client: APIClient) -> None:
+    _decision("unsafe", 0.9)
+    slow, quick = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
+    item = review_claim_next(reviewer=slow)
+    assert item is not None
+    assert review_claim_next(reviewer=quick) is None
+    ReviewItem.objects.filter(pk=item.pk).update(claim_expires_at=timezone.now() - timedelta(seconds=1))
+    again = review_claim_next(reviewer=quick)
+    assert again is not None
+    assert again.pk == item.pk
+    api_client.force_authenticate(slow)
+    late = api_client.post(f"/api/v1/review/items/{item.pk}/label/", {"verdict": "safe"}, format="json")
+    assert late.status_code == 409
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_claiming_at_once_get_different_items() -> None:
+    for i in range(2):
+        _decision("unsafe", 0.9, text=f"item {i}")
+    reviewers = [UserFactory(roles=["reviewer"]) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    claimed: list[int] = []
+
+    def claim(reviewer: Any) -> None:
+        barrier.wait()
+        item = review_claim_next(reviewer=reviewer)
+        if item is not None:
+            claimed.append(item.pk)
+        connection.close()
+
+    threads = [threading.Thread(target=claim, args=(r,)) for r in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == 2
+    assert len(set(claimed)) == 2
+
+
+@pytest.mark.django_db
+def test_the_queue_needs_the_reviewer_role(api_client: APIClient) -> None:
+    api_client.force_authenticate(UserFactory(roles=["ml_engineer"]))
+    assert api_client.post("/api/v1/review/next/").status_code == 403
+    assert api_client.get("/api/v1/review/stats/").status_code == 200

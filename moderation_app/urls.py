@@ -18,4 +18,6 @@ urlpatterns = [
     path("review/items/<int:item_id>/release/", review.ReviewReleaseApi.as_view(), name="review-release"),
     path("review/stats/", review.ReviewStatsApi.as_view(), name="review-stats"),
     path("cases/", review.CaseListApi.as_view(), name="case-list"),
+    path("cases/import/", review.CaseImportApi.as_view(), name="case-import"),
+    path("cases/export/", review.CaseExportApi.as_view(), name="case-export"),
 ]

@@ -5,19 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import ApiError
 from moderation_app.apis.moderation import DecisionDetailOutputSerializer
 from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.roles import IsReviewer, RolePermission
 from moderation_app.selectors import case_list, review_item_get, review_stats
-from moderation_app.services import review_claim_next, review_label, review_release
+from moderation_app.services import (
+    case_export_line,
+    cases_import,
+    parse_case_rows,
+    review_claim_next,
+    review_label,
+    review_release,
+)
+from policies_app.selectors import policy_get
 
 
 def _reviewer(request: Request) -> User:
@@ -146,4 +157,47 @@ class CaseListApi(APIView):
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(case_list(filters=filters.validated_data), request, view=self)
         response: Response = paginator.get_paginated_response(CaseOutputSerializer(page, many=True).data)
+        return response
+
+
+class CaseImportApi(APIView):
+    """Upload a CSV or JSONL file (multipart field `file`); all rows are imported or none."""
+
+    permission_classes = [AnyStaffRole]
+    parser_classes = [MultiPartParser, JSONParser]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=["csv", "jsonl"], required=False)
+        policy = serializers.SlugField(required=False, help_text="Check categories against its published version.")
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        fmt = data.validated_data.get("format") or ("jsonl" if upload.name.endswith((".jsonl", ".ndjson")) else "csv")
+        try:
+            content = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ApiError(code="invalid", message="file: not UTF-8 text") from exc
+        slug = data.validated_data.get("policy")
+        version = policy_get(slug=slug).published_version if slug else None
+        report = cases_import(rows=parse_case_rows(content=content, fmt=fmt), policy_version=version)
+        return Response(
+            {"imported": report.imported, "duplicates": report.duplicates, "total": report.total},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CaseExportApi(APIView):
+    permission_classes = [AnyStaffRole]
+
+    @extend_schema(responses={(200, "application/x-ndjson"): str})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        cases = case_list(filters={}).iterator(chunk_size=1000)
+        response = StreamingHttpResponse(
+            (case_export_line(case) + "\n" for case in cases), content_type="application/x-ndjson"
+        )
+        response["Content-Disposition"] = 'attachment; filename="cases.jsonl"'
         return response

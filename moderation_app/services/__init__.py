@@ -8,6 +8,7 @@ from moderation_app.services.accounts import (
     api_key_touch,
     user_ensure_demo_admin,
 )
+from moderation_app.services.cases import ImportReport, case_export_line, cases_import, parse_case_rows
 from moderation_app.services.decisions import (
     ModerationInput,
     Verdict,
@@ -26,17 +27,21 @@ from moderation_app.services.review import (
 )
 
 __all__ = [
+    "ImportReport",
     "ModerationInput",
     "Verdict",
     "api_key_create",
     "api_key_revoke",
     "api_key_touch",
     "case_create",
+    "case_export_line",
     "case_split",
+    "cases_import",
     "decision_complete",
     "decision_fail",
     "decision_record",
     "moderation_request_hash",
+    "parse_case_rows",
     "review_claim_next",
     "review_label",
     "review_release",

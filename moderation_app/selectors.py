@@ -135,3 +135,9 @@ def case_list(*, filters: dict[str, Any]) -> QuerySet[Case]:
         if filters.get(field):
             cases = cases.filter(**{field: filters[field]})
     return cases.order_by("-created_at")
+
+
+def case_sample(*, size: int | None) -> list[Case]:
+    """Every labelled case, or a stable sample of `size` (ordered by content hash, so reruns agree)."""
+    cases = Case.objects.order_by("content_hash", "id")
+    return list(cases[:size] if size else cases)

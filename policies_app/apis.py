@@ -14,8 +14,17 @@ from rest_framework.views import APIView
 
 from config.actors import request_actor
 from moderation_app.roles import IsPolicyEditor
-from policies_app.models import Policy, PolicyEvent, PolicyTestResult, PolicyTestRun, PolicyVersion
+from policies_app.models import (
+    Policy,
+    PolicyBacktest,
+    PolicyEvent,
+    PolicyTestResult,
+    PolicyTestRun,
+    PolicyVersion,
+)
 from policies_app.selectors import (
+    policy_backtest_get,
+    policy_backtest_list,
     policy_diff,
     policy_event_list,
     policy_get,
@@ -26,6 +35,7 @@ from policies_app.selectors import (
     policy_version_list,
 )
 from policies_app.services import (
+    policy_backtest_create,
     policy_create,
     policy_test_run_create,
     policy_version_create,
@@ -273,3 +283,65 @@ class PolicyTestRunDetailApi(APIView):
     @extend_schema(responses={200: PolicyTestRunOutputSerializer})
     def get(self, request: Request, run_id: int) -> Response:
         return Response(PolicyTestRunOutputSerializer(policy_test_run_get(run_id=run_id)).data)
+
+
+class PolicyBacktestOutputSerializer(serializers.ModelSerializer[PolicyBacktest]):
+    policy = serializers.CharField(source="version.policy.slug", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    baseline_version = serializers.IntegerField(source="baseline.number", read_only=True, allow_null=True)
+
+    class Meta:
+        model = PolicyBacktest
+        fields = [
+            "id",
+            "policy",
+            "version",
+            "baseline_version",
+            "status",
+            "sample_size",
+            "reasoning",
+            "cases_total",
+            "metrics",
+            "baseline_metrics",
+            "flips",
+            "model_name",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class PolicyBacktestListApi(EditorWritesView):
+    """POST runs the version over the labelled cases (or a sample), next to the published version (202)."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        sample = serializers.IntegerField(min_value=1, required=False, help_text="Judge only this many cases.")
+        reasoning = serializers.ChoiceField(choices=["none", "full"], default="none")
+
+    @extend_schema(responses={200: PolicyBacktestOutputSerializer(many=True)})
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        version = policy_version_get(policy=policy_get(slug=slug), number=number)
+        return Response(PolicyBacktestOutputSerializer(policy_backtest_list(version=version), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={202: PolicyBacktestOutputSerializer})
+    def post(self, request: Request, slug: str, number: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = policy_version_get(policy=policy_get(slug=slug), number=number)
+        backtest = policy_backtest_create(
+            version=version,
+            actor=request_actor(request.user),
+            sample_size=data.validated_data.get("sample"),
+            reasoning=data.validated_data["reasoning"],
+        )
+        return Response(
+            PolicyBacktestOutputSerializer(policy_backtest_get(backtest_id=backtest.pk)).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PolicyBacktestDetailApi(APIView):
+    @extend_schema(responses={200: PolicyBacktestOutputSerializer})
+    def get(self, request: Request, backtest_id: int) -> Response:
+        return Response(PolicyBacktestOutputSerializer(policy_backtest_get(backtest_id=backtest_id)).data)

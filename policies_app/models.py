@@ -137,3 +137,42 @@ class PolicyTestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.index}"
+
+
+class PolicyBacktest(models.Model):
+    """A version judged over labelled cases, next to the published version: what changes if it ships."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        ERROR = "error"
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="backtests")
+    baseline = models.ForeignKey(
+        PolicyVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The published version then.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    sample_size = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: every labelled case.")
+    reasoning = models.CharField(max_length=8, default="none")
+    cases_total = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    baseline_metrics = models.JSONField(default=dict, blank=True)
+    flips = models.JSONField(default=list, blank=True)
+    model_name = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"backtest {self.pk} of {self.version}"

@@ -5,7 +5,7 @@ import difflib
 from django.db.models import Max, QuerySet
 
 from config.errors import ApiError
-from policies_app.models import Policy, PolicyEvent, PolicyTestRun, PolicyVersion
+from policies_app.models import Policy, PolicyBacktest, PolicyEvent, PolicyTestRun, PolicyVersion
 
 
 def policy_list() -> QuerySet[Policy]:
@@ -56,3 +56,14 @@ def policy_test_run_get(*, run_id: int) -> PolicyTestRun:
     if run is None:
         raise ApiError(code="not_found", message=f"no policy test run {run_id}", status_code=404)
     return run
+
+
+def policy_backtest_list(*, version: PolicyVersion) -> QuerySet[PolicyBacktest]:
+    return version.backtests.select_related("version__policy", "baseline")
+
+
+def policy_backtest_get(*, backtest_id: int) -> PolicyBacktest:
+    backtest = PolicyBacktest.objects.select_related("version__policy", "baseline").filter(pk=backtest_id).first()
+    if backtest is None:
+        raise ApiError(code="not_found", message=f"no policy backtest {backtest_id}", status_code=404)
+    return backtest

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from config.actors import Actor
 from config.errors import ApiError
-from policies_app.models import Policy, PolicyEvent, PolicyTestResult, PolicyTestRun, PolicyVersion
+from policies_app.models import (
+    Policy,
+    PolicyBacktest,
+    PolicyEvent,
+    PolicyTestResult,
+    PolicyTestRun,
+    PolicyVersion,
+)
 from policies_app.spec import PolicySpec, PolicySpecError, parse_policy
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "default_policy.yaml"
@@ -245,3 +252,90 @@ def policy_test_run_execute(*, run: PolicyTestRun, judge: JudgeFn) -> PolicyTest
         )
     run.refresh_from_db()
     return run
+
+
+@dataclass(frozen=True)
+class LabelledCase:
+    id: int
+    messages: list[dict[str, str]]
+    target: str
+    label: str
+
+
+# (spec, [(messages, target), ...], reasoning) -> one Judgement per conversation, and the model's name.
+ConversationJudgeFn = Callable[
+    [dict[str, Any], list[tuple[list[dict[str, str]], str]], str], tuple[list[Judgement], str]
+]
+MAX_FLIPS_KEPT = 500
+
+
+def policy_backtest_create(
+    *, version: PolicyVersion, actor: Actor, sample_size: int | None = None, reasoning: str = "none"
+) -> PolicyBacktest:
+    """Queue a backtest of `version` against the published version (when that is another one)."""
+    published = version.policy.published_version
+    backtest = PolicyBacktest.objects.create(
+        version=version,
+        baseline=published if published is not None and published.pk != version.pk else None,
+        sample_size=sample_size,
+        reasoning=reasoning,
+        created_by=actor,
+    )
+    transaction.on_commit(lambda: _enqueue_backtest(backtest.pk))
+    return backtest
+
+
+def _enqueue_backtest(backtest_id: int) -> None:
+    from training_worker.tasks.guard import run_backtest
+
+    run_backtest.delay(backtest_id)
+
+
+def policy_backtest_execute(
+    *, backtest: PolicyBacktest, cases: list[LabelledCase], judge: ConversationJudgeFn
+) -> PolicyBacktest:
+    from training_worker.evaluation import binary_metrics
+
+    PolicyBacktest.objects.filter(pk=backtest.pk).update(
+        status=PolicyBacktest.Status.RUNNING, started_at=timezone.now(), cases_total=len(cases)
+    )
+    try:
+        if not cases:
+            raise ValueError("there are no labelled cases: import some (POST /api/v1/cases/import/) or review")
+        conversations = [(case.messages, case.target) for case in cases]
+        labels = [case.label for case in cases]
+        judged, model_name = judge(backtest.version.spec, conversations, backtest.reasoning)
+        metrics = binary_metrics(labels, [j.verdict for j in judged])
+        baseline_metrics: dict[str, Any] = {}
+        flips: list[dict[str, Any]] = []
+        if backtest.baseline is not None:
+            before, _ = judge(backtest.baseline.spec, conversations, backtest.reasoning)
+            baseline_metrics = binary_metrics(labels, [j.verdict for j in before])
+            flips = [
+                {
+                    "case": case.id,
+                    "content": case.messages[-1]["content"][:300],
+                    "label": case.label,
+                    "before": old.verdict or "malformed",
+                    "after": new.verdict or "malformed",
+                    "score_before": old.score,
+                    "score_after": new.score,
+                }
+                for case, old, new in zip(cases, before, judged, strict=True)
+                if old.verdict != new.verdict
+            ]
+    except Exception as exc:
+        PolicyBacktest.objects.filter(pk=backtest.pk).update(
+            status=PolicyBacktest.Status.ERROR, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+        )
+        raise
+    PolicyBacktest.objects.filter(pk=backtest.pk).update(
+        status=PolicyBacktest.Status.COMPLETED,
+        metrics=metrics,
+        baseline_metrics=baseline_metrics,
+        flips=flips[:MAX_FLIPS_KEPT],
+        model_name=model_name,
+        finished_at=timezone.now(),
+    )
+    backtest.refresh_from_db()
+    return backtest

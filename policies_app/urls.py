@@ -25,6 +25,12 @@ urlpatterns = [
         apis.PolicyTestRunListApi.as_view(),
         name="policy-version-test",
     ),
+    path(
+        "policies/<slug:slug>/versions/<int:number>/backtest/",
+        apis.PolicyBacktestListApi.as_view(),
+        name="policy-version-backtest",
+    ),
+    path("policy-backtests/<int:backtest_id>/", apis.PolicyBacktestDetailApi.as_view(), name="policy-backtest"),
     path("policy-test-runs/<int:run_id>/", apis.PolicyTestRunDetailApi.as_view(), name="policy-test-run"),
     path("policies/<slug:slug>/diff/", apis.PolicyDiffApi.as_view(), name="policy-diff"),
     path("policies/<slug:slug>/events/", apis.PolicyEventListApi.as_view(), name="policy-events"),

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from config.celery import app
 from moderation_app.models import Decision
+from moderation_app.selectors import case_sample
 from moderation_app.services import Verdict, decision_complete, decision_fail
-from policies_app.models import PolicyTestRun
-from policies_app.services import Judgement, policy_test_run_execute
+from policies_app.models import PolicyBacktest, PolicyTestRun
+from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
 from training_worker.guard.runtime import GuardUnavailable, get_runtime
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest
@@ -134,3 +135,43 @@ def moderate_decision(self: Task, decision_id: str) -> str:
         truncated=result.truncated,
     )
     return str(decision_complete(decision=decision, verdict=verdict, model_version=model, started_at=started_at).status)
+
+
+def judge_conversations(
+    spec: dict[str, Any], conversations: list[tuple[list[dict[str, str]], str]], reasoning: str
+) -> tuple[list[Judgement], str]:
+    requests = [
+        GuardRequest(
+            spec=spec,
+            messages=tuple(Message(m["role"], m["content"]) for m in messages),
+            target="response" if target == "response" else "prompt",
+            reasoning="full" if reasoning == "full" else "none",
+        )
+        for messages, target in conversations
+    ]
+    results, model = get_runtime().judge_many(requests, timeout=BACKTEST_TIMEOUT_S)
+    return [Judgement(r.verdict, r.categories, r.score, r.reasoning) for r in results], model.name
+
+
+BACKTEST_TIMEOUT_S = 3600
+
+
+@app.task(
+    name="training_worker.tasks.guard.run_backtest",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(GuardUnavailable,),
+    retry_backoff=5,
+    max_retries=5,
+    soft_time_limit=BACKTEST_TIMEOUT_S,
+    time_limit=BACKTEST_TIMEOUT_S + 60,
+)
+def run_backtest(self: Task, backtest_id: int) -> str:
+    backtest = PolicyBacktest.objects.select_related("version", "baseline").get(pk=backtest_id)
+    if backtest.status == PolicyBacktest.Status.COMPLETED:
+        return backtest.status
+    cases = [
+        LabelledCase(id=c.pk, messages=c.messages, target=c.target, label=c.verdict)
+        for c in case_sample(size=backtest.sample_size)
+    ]
+    return policy_backtest_execute(backtest=backtest, cases=cases, judge=judge_conversations).status

@@ -122,3 +122,20 @@ def test_a_source_over_the_size_limit_answers_413_and_saves_nothing(editor: APIC
     assert response.json()["error"]["code"] == "too_large"
     assert "the limit is 1,024" in response.json()["error"]["message"]
     assert editor.get("/api/v1/policies/").json() == []
+
+
+def test_api_keys_and_reviewers_read_policies_but_cannot_edit_them(editor: APIClient) -> None:
+    from moderation_app.services import api_key_create
+
+    editor.post("/api/v1/policies/", {"source": SOURCE}, format="json")
+    _, token = api_key_create(name="svc", policy=None, actor=None)
+    service = APIClient()
+    service.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert service.get("/api/v1/policies/demo/").status_code == 200
+    changed = SOURCE.replace("Demo", "Hacked")
+    assert service.post("/api/v1/policies/demo/versions/", {"source": changed}, format="json").status_code == 403
+    assert service.post("/api/v1/policies/demo/versions/1/publish/", format="json").status_code == 403
+    ml = APIClient()
+    ml.force_authenticate(UserFactory(roles=["ml_engineer"]))
+    assert ml.get("/api/v1/policies/demo/versions/").status_code == 200
+    assert ml.post("/api/v1/policies/demo/versions/", {"source": changed}, format="json").status_code == 403

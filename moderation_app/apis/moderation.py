@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from typing import Any
 
 from celery.result import AsyncResult
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -104,40 +108,47 @@ def _decision_scope(request: Request) -> ApiKey | None:
     return key
 
 
+class AsyncFieldSerializer(serializers.Serializer[Any]):
+    """Reads the body's `async` (a Python keyword) into the field `async_`."""
+
+    async_ = serializers.BooleanField(required=False, default=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "async" in data:
+            data = {**data, "async_": data["async"]}
+            del data["async"]
+        return super().to_internal_value(data)
+
+
+class ModerateInputSerializer(AsyncFieldSerializer):
+    policy = serializers.SlugField(required=False, help_text="Default: the API key's policy.")
+    policy_version = serializers.IntegerField(min_value=1, required=False, help_text="Default: the published one.")
+    input = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
+    messages = MessageSerializer(many=True, required=False, allow_empty=False)
+    target = serializers.ChoiceField(choices=["prompt", "response"], required=False)
+    reasoning = serializers.ChoiceField(choices=["full", "none"], default="full")
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    metadata = serializers.DictField(required=False, default=dict)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        has_input, has_messages = "input" in attrs, "messages" in attrs
+        if has_input == has_messages:
+            raise serializers.ValidationError({"input": "give either `input` or `messages`, not both or neither"})
+        if has_input:
+            attrs["messages"] = [{"role": "user", "content": attrs.pop("input")}]
+        messages = attrs["messages"]
+        target = attrs.get("target") or ("response" if messages[-1]["role"] == "assistant" else "prompt")
+        wanted = "assistant" if target == "response" else "user"
+        if messages[-1]["role"] != wanted:
+            raise serializers.ValidationError(
+                {"target": f"target '{target}' judges the last message, which must be from the {wanted}"}
+            )
+        attrs["target"] = target
+        return attrs
+
+
 class ModerateApi(APIView):
-    class InputSerializer(serializers.Serializer[Any]):
-        policy = serializers.SlugField(required=False, help_text="Default: the API key's policy.")
-        policy_version = serializers.IntegerField(min_value=1, required=False, help_text="Default: the published one.")
-        input = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
-        messages = MessageSerializer(many=True, required=False, allow_empty=False)
-        target = serializers.ChoiceField(choices=["prompt", "response"], required=False)
-        reasoning = serializers.ChoiceField(choices=["full", "none"], default="full")
-        external_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-        metadata = serializers.DictField(required=False, default=dict)
-        # `async` is a keyword in Python; the field is renamed on the way in.
-        async_ = serializers.BooleanField(required=False, default=False)
-
-        def to_internal_value(self, data: Any) -> Any:
-            if isinstance(data, dict) and "async" in data:
-                data = {**data, "async_": data["async"]}
-                del data["async"]
-            return super().to_internal_value(data)
-
-        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            has_input, has_messages = "input" in attrs, "messages" in attrs
-            if has_input == has_messages:
-                raise serializers.ValidationError({"input": "give either `input` or `messages`, not both or neither"})
-            if has_input:
-                attrs["messages"] = [{"role": "user", "content": attrs.pop("input")}]
-            messages = attrs["messages"]
-            target = attrs.get("target") or ("response" if messages[-1]["role"] == "assistant" else "prompt")
-            wanted = "assistant" if target == "response" else "user"
-            if messages[-1]["role"] != wanted:
-                raise serializers.ValidationError(
-                    {"target": f"target '{target}' judges the last message, which must be from the {wanted}"}
-                )
-            attrs["target"] = target
-            return attrs
+    InputSerializer = ModerateInputSerializer
 
     @extend_schema(
         request=InputSerializer,
@@ -148,32 +159,72 @@ class ModerateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        size = sum(len(m["content"]) for m in body["messages"])
-        if size > settings.MODERATION_MAX_CHARS:
-            raise ApiError(
-                code="too_large",
-                message=f"the content is {size:,} characters; the limit is {settings.MODERATION_MAX_CHARS:,}",
-                status_code=413,
-            )
-        key = caller_key(request)
-        version = resolve_policy_version(slug=body.get("policy"), number=body.get("policy_version"), key=key)
-        decision, _ = decision_record(
-            api_key=key,
-            actor=request_actor(request.user),
-            policy_version=version,
-            request=ModerationInput(
-                messages=[dict(m) for m in body["messages"]],
-                target=body["target"],
-                reasoning=body["reasoning"],
-                external_id=body["external_id"],
-                metadata=body["metadata"],
-            ),
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
-        )
+        check_size(body)
+        decision = record_from_body(request, body, idempotency_key=request.headers.get("Idempotency-Key", "")[:200])
         if body["async_"]:
             return Response({"id": str(decision.id), "status": decision.status}, status=status.HTTP_202_ACCEPTED)
         (decision,) = wait_for_decisions([decision])
         return Response(DecisionOutputSerializer(decision).data)
+
+
+def check_size(body: dict[str, Any]) -> None:
+    size = sum(len(m["content"]) for m in body["messages"])
+    if size > settings.MODERATION_MAX_CHARS:
+        raise ApiError(
+            code="too_large",
+            message=f"the content is {size:,} characters; the limit is {settings.MODERATION_MAX_CHARS:,}",
+            status_code=413,
+        )
+
+
+def record_from_body(request: Request, body: dict[str, Any], *, idempotency_key: str = "") -> Decision:
+    key = caller_key(request)
+    version = resolve_policy_version(slug=body.get("policy"), number=body.get("policy_version"), key=key)
+    decision, _ = decision_record(
+        api_key=key,
+        actor=request_actor(request.user),
+        policy_version=version,
+        request=ModerationInput(
+            messages=[dict(m) for m in body["messages"]],
+            target=body["target"],
+            reasoning=body["reasoning"],
+            external_id=body["external_id"],
+            metadata=body["metadata"],
+        ),
+        idempotency_key=idempotency_key,
+    )
+    return decision
+
+
+class ModerateBatchApi(APIView):
+    """Up to MODERATION_MAX_BATCH items, one decision each, answered in order. Every item is
+    validated before any is recorded, so a bad item rejects the batch and stores nothing."""
+
+    class InputSerializer(AsyncFieldSerializer):
+        items = ModerateInputSerializer(many=True, allow_empty=False)
+
+        def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if len(items) > settings.MODERATION_MAX_BATCH:
+                raise serializers.ValidationError(f"at most {settings.MODERATION_MAX_BATCH} items per batch")
+            return items
+
+    @extend_schema(request=InputSerializer, responses={200: DecisionOutputSerializer(many=True)})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data["items"]
+        for item in items:
+            check_size(item)
+            resolve_policy_version(slug=item.get("policy"), number=item.get("policy_version"), key=caller_key(request))
+        with transaction.atomic():
+            decisions = [record_from_body(request, item) for item in items]
+        if data.validated_data["async_"]:
+            return Response(
+                {"results": [{"id": str(d.id), "status": d.status} for d in decisions]},
+                status=status.HTTP_202_ACCEPTED,
+            )
+        decisions = wait_for_decisions(decisions)
+        return Response({"results": DecisionOutputSerializer(decisions, many=True).data})
 
 
 def resolve_policy_version(*, slug: str | None, number: int | None, key: ApiKey | None) -> PolicyVersion:
@@ -244,6 +295,23 @@ class DecisionListApi(APIView):
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(decisions, request, view=self)
         response: Response = paginator.get_paginated_response(DecisionOutputSerializer(page, many=True).data)
+        return response
+
+
+class DecisionExportApi(APIView):
+    """The filtered decisions as JSONL (one decision with its messages and raw output per line)."""
+
+    @extend_schema(parameters=[DecisionListApi.FilterSerializer], responses={(200, "application/x-ndjson"): str})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        filters = DecisionListApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        decisions = decision_list(api_key=_decision_scope(request), filters=filters.validated_data)
+        lines = (
+            json.dumps(DecisionDetailOutputSerializer(d).data, cls=DjangoJSONEncoder) + "\n"
+            for d in decisions.iterator(chunk_size=500)
+        )
+        response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+        response["Content-Disposition"] = 'attachment; filename="decisions.jsonl"'
         return response
 
 

@@ -157,3 +157,35 @@ def test_a_key_sees_only_its_own_decisions_and_staff_see_all(service: APIClient,
     assert reviewer.get("/api/v1/decisions/?status=pending").json()["count"] == 2
     assert reviewer.get("/api/v1/decisions/?verdict=unsafe").json()["count"] == 0
     assert reviewer.get("/api/v1/decisions/?since=not-a-date").status_code == 400
+
+
+def test_a_batch_gets_one_decision_per_item_in_order(
+    service: APIClient, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    items = [{"input": f"message {i}", "reasoning": "none", "external_id": f"b-{i}"} for i in range(3)]
+    response = service.post("/api/v1/moderate/batch", {"items": items}, format="json")
+    assert response.status_code == 200, response.json()
+    results = response.json()["results"]
+    assert [r["external_id"] for r in results] == ["b-0", "b-1", "b-2"]
+    assert all(r["status"] == "completed" for r in results)
+
+
+def test_a_batch_with_one_bad_item_stores_nothing(service: APIClient) -> None:
+    items = [{"input": "fine"}, {"input": "also fine", "policy": "nope"}]
+    assert service.post("/api/v1/moderate/batch", {"items": items}, format="json").status_code == 404
+    bad = service.post("/api/v1/moderate/batch", {"items": [{"input": "fine"}, {}]}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "items[1].input"
+    assert not Decision.objects.exists()
+
+
+@override_settings(GUARD_TIMEOUT_S=0.1)
+def test_decisions_export_as_jsonl(service: APIClient) -> None:
+    import json
+
+    for text in ("one", "two"):
+        service.post("/api/v1/moderate", {"input": text}, format="json")
+    response = service.get("/api/v1/decisions/export/?status=pending")
+    assert response["Content-Type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]  # type: ignore[attr-defined]
+    assert sorted(line["messages"][0]["content"] for line in lines) == ["one", "two"]

@@ -36,7 +36,10 @@ def guard_worker(transactional_db: Any) -> Iterator[Any]:
 
     from config.celery import app
 
-    with start_worker(app, queues=["guard"], pool="threads", concurrency=2, perform_ping_check=False) as worker:
+    # It also takes the default queue, where webhook deliveries go.
+    with start_worker(
+        app, queues=["guard", "default"], pool="threads", concurrency=2, perform_ping_check=False
+    ) as worker:
         yield worker
 
 

@@ -21,6 +21,8 @@ class ApiKey(models.Model):
         help_text="The policy used when a request names none.",
     )
     rate_limit_per_minute = models.PositiveIntegerField()
+    webhook_url = models.URLField(blank=True, help_text="Where decisions requested with async=true are posted.")
+    webhook_secret = models.CharField(max_length=64, blank=True, help_text="Signs webhook bodies (HMAC-SHA256).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +67,7 @@ class Decision(models.Model):
     messages = models.JSONField()
     target = models.CharField(max_length=16)
     reasoning_mode = models.CharField(max_length=8)
+    callback = models.BooleanField(default=False, help_text="Requested with async=true: post it to the key's webhook.")
     external_id = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)

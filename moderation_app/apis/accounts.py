@@ -102,6 +102,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer[ApiKey]):
             "name",
             "policy",
             "rate_limit_per_minute",
+            "webhook_url",
             "created_by",
             "created_at",
             "last_used_at",
@@ -118,6 +119,7 @@ class ApiKeyListCreateApi(APIView):
             slug_field="slug", queryset=Policy.objects.all(), required=False, allow_null=True
         )
         rate_limit_per_minute = serializers.IntegerField(min_value=1, required=False)
+        webhook_url = serializers.URLField(required=False, allow_blank=True, default="")
 
     @extend_schema(responses={200: ApiKeyOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -131,10 +133,12 @@ class ApiKeyListCreateApi(APIView):
             name=data.validated_data["name"],
             policy=data.validated_data.get("policy"),
             rate_limit_per_minute=data.validated_data.get("rate_limit_per_minute"),
+            webhook_url=data.validated_data["webhook_url"],
             actor=request_actor(request.user),
         )
-        # The only answer that ever contains the secret.
-        return Response({**ApiKeyOutputSerializer(key).data, "key": token}, status=status.HTTP_201_CREATED)
+        # The only answer that ever contains the secrets.
+        secrets_once = {"key": token, "webhook_secret": key.webhook_secret or None}
+        return Response({**ApiKeyOutputSerializer(key).data, **secrets_once}, status=status.HTTP_201_CREATED)
 
 
 class ApiKeyRevokeApi(APIView):

@@ -160,7 +160,9 @@ class ModerateApi(APIView):
         data.is_valid(raise_exception=True)
         body = data.validated_data
         check_size(body)
-        decision = record_from_body(request, body, idempotency_key=request.headers.get("Idempotency-Key", "")[:200])
+        decision = record_from_body(
+            request, body, idempotency_key=request.headers.get("Idempotency-Key", "")[:200], callback=body["async_"]
+        )
         if body["async_"]:
             return Response({"id": str(decision.id), "status": decision.status}, status=status.HTTP_202_ACCEPTED)
         (decision,) = wait_for_decisions([decision])
@@ -177,7 +179,9 @@ def check_size(body: dict[str, Any]) -> None:
         )
 
 
-def record_from_body(request: Request, body: dict[str, Any], *, idempotency_key: str = "") -> Decision:
+def record_from_body(
+    request: Request, body: dict[str, Any], *, idempotency_key: str = "", callback: bool = False
+) -> Decision:
     key = caller_key(request)
     version = resolve_policy_version(slug=body.get("policy"), number=body.get("policy_version"), key=key)
     decision, _ = decision_record(
@@ -192,6 +196,7 @@ def record_from_body(request: Request, body: dict[str, Any], *, idempotency_key:
             metadata=body["metadata"],
         ),
         idempotency_key=idempotency_key,
+        callback=callback,
     )
     return decision
 
@@ -217,7 +222,7 @@ class ModerateBatchApi(APIView):
             check_size(item)
             resolve_policy_version(slug=item.get("policy"), number=item.get("policy_version"), key=caller_key(request))
         with transaction.atomic():
-            decisions = [record_from_body(request, item) for item in items]
+            decisions = [record_from_body(request, item, callback=data.validated_data["async_"]) for item in items]
         if data.validated_data["async_"]:
             return Response(
                 {"results": [{"id": str(d.id), "status": d.status} for d in decisions]},

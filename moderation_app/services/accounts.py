@@ -22,7 +22,12 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def api_key_create(
-    *, name: str, policy: Policy | None, actor: Actor, rate_limit_per_minute: int | None = None
+    *,
+    name: str,
+    policy: Policy | None,
+    actor: Actor,
+    rate_limit_per_minute: int | None = None,
+    webhook_url: str = "",
 ) -> tuple[ApiKey, str]:
     """Create a key; the returned token is the only time the secret exists in clear."""
     name = name.strip()
@@ -41,6 +46,8 @@ def api_key_create(
         key_hash=api_key_hash(token),
         policy=policy,
         rate_limit_per_minute=rate,
+        webhook_url=webhook_url,
+        webhook_secret=secrets.token_hex(32) if webhook_url else "",
         created_by=actor,
     )
     return key, token

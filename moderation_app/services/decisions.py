@@ -52,6 +52,7 @@ def decision_record(
     request: ModerationInput,
     idempotency_key: str = "",
     source: str = Decision.Source.API,
+    callback: bool = False,
 ) -> tuple[Decision, bool]:
     """Store the request as a pending decision, then queue it for the guard. Returns (decision, created).
 
@@ -78,6 +79,7 @@ def decision_record(
                 metadata=request.metadata,
                 idempotency_key=idempotency_key,
                 request_hash=digest,
+                callback=callback and api_key is not None and bool(api_key.webhook_url),
             )
     except IntegrityError:  # the same key arrived twice at once: the first one wins
         existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
@@ -143,6 +145,7 @@ def decision_complete(
     )
     decision.refresh_from_db()
     review_route(decision=decision)
+    _schedule_callback(decision)
     return decision
 
 
@@ -153,4 +156,13 @@ def decision_fail(*, decision: Decision, error: str) -> Decision:
     )
     decision.refresh_from_db()
     review_route(decision=decision)
+    _schedule_callback(decision)
     return decision
+
+
+def _schedule_callback(decision: Decision) -> None:
+    if not decision.callback:
+        return
+    from moderation_app.tasks import deliver_decision_webhook
+
+    transaction.on_commit(lambda: deliver_decision_webhook.delay(str(decision.pk)))

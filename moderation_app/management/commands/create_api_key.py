@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--policy", required=True, help="Slug of the policy used when a request names none.")
         parser.add_argument("--rate-limit", type=int, default=None, help="Requests per minute (default from settings).")
+        parser.add_argument("--webhook-url", default="", help="Post decisions requested with async=true here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         policy = Policy.objects.filter(slug=options["policy"]).first()
@@ -27,9 +28,15 @@ class Command(BaseCommand):
             raise CommandError(f"no policy '{options['policy']}' (known: {known})")
         try:
             key, token = api_key_create(
-                name=options["name"], policy=policy, rate_limit_per_minute=options["rate_limit"], actor=None
+                name=options["name"],
+                policy=policy,
+                rate_limit_per_minute=options["rate_limit"],
+                webhook_url=options["webhook_url"],
+                actor=None,
             )
         except ApiError as exc:
             raise CommandError(str(exc.detail)) from exc
+        if key.webhook_secret:
+            self.stderr.write(f"webhook secret (signs X-Arbiter-Signature; store it now): {key.webhook_secret}")
         self.stderr.write(f"API key '{key.name}' (prefix {key.prefix}, policy {policy.slug}). Store it now:")
         self.stdout.write(token)

@@ -157,7 +157,7 @@ def case_split(digest: str) -> str:
     ('eval', 'train')
     """
     bucket = int(digest[:8], 16) % 100
-    return Case.Split.EVAL if bucket < settings.CASE_EVAL_PERCENT else Case.Split.TRAIN
+    return "eval" if bucket < settings.CASE_EVAL_PERCENT else "train"
 
 
 def case_create(

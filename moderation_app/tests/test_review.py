@@ -23,6 +23,11 @@ from policies_app.services import policy_ensure_default
 from training_worker.services import model_version_register
 
 
+@pytest.fixture(autouse=True)
+def _one_reviewer_per_item(settings: Any) -> None:
+    settings.REVIEW_SECOND_OPINION_RATE = 0.0  # second opinions are random; tests that want one set it
+
+
 def _decision(verdict: str | None, score: float, *, source: str = "api", text: str = "hello") -> Decision:
     policy, _ = policy_ensure_default()
     assert policy.published_version is not None

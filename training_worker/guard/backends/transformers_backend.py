@@ -133,9 +133,18 @@ class TransformersBackend:
     def score(
         self, prefixes: Sequence[str], continuations: Sequence[Continuation], *, shared_prefix: str | None = None
     ) -> list[list[float]]:
-        """One forward pass over the prefixes, then every continuation on a copy of their KV cache."""
+        """One forward pass over the prefixes, then the continuations on copies of their KV cache.
+
+        Continuations that share tokens share rows: a row is scored at every position, so one row
+        `unsafe}\nCategories: S10` also yields the scores of `safe`, `unsafe`, ` S2`, ` S1`... (see
+        `cover_rows`). That keeps the cache copies to one or two per prefix instead of one per
+        continuation.
+        """
         torch = self._torch
-        k = len(continuations)
+        pieces = [self._ids(c.given) + self._ids(c.scored) for c in continuations]
+        starts = [len(self._ids(c.given)) for c in continuations]
+        rows, where = cover_rows(pieces)
+        k = len(rows)
         prefix_ids, prefix_mask, cached, cache = self._batch(prefixes, shared_prefix)
         # Positions count real tokens only, whatever the padding.
         positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
@@ -150,15 +159,13 @@ class TransformersBackend:
             last_logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (B, V)
             cache = out.past_key_values
             cache.batch_repeat_interleave(k)
-
-            pieces = [(self._ids(c.given), self._ids(c.scored)) for c in continuations]
-            width = max(len(given) + len(scored) for given, scored in pieces)
+            width = max(len(row) for row in rows)
             pad = self.tokenizer.pad_token_id
-            rows = [given + scored + [pad] * (width - len(given) - len(scored)) for given, scored in pieces]
-            cont_mask_rows = [[1] * (len(g) + len(s)) + [0] * (width - len(g) - len(s)) for g, s in pieces]
             b = prefix_ids.shape[0]
-            cont_ids = torch.tensor(rows, device=self.device).repeat(b, 1)  # (B*k, W)
-            cont_mask = torch.tensor(cont_mask_rows, device=self.device).repeat(b, 1)
+            cont_ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows], device=self.device).repeat(b, 1)
+            cont_mask = torch.tensor(
+                [[1] * len(row) + [0] * (width - len(row)) for row in rows], device=self.device
+            ).repeat(b, 1)
             full_mask = torch.cat([prefix_mask.repeat_interleave(k, dim=0), cont_mask], dim=1)
             start = prefix_mask.sum(-1).repeat_interleave(k).unsqueeze(1)
             cont_pos = start + torch.arange(width, device=self.device).unsqueeze(0)
@@ -170,14 +177,32 @@ class TransformersBackend:
         scores: list[list[float]] = []
         for i in range(b):
             row_scores = []
-            for j, (given, scored) in enumerate(pieces):
-                tokens = given + scored
+            for tokens, first, row in zip(pieces, starts, where, strict=True):
                 total = 0.0
-                for position in range(len(given), len(tokens)):
+                for position in range(first, len(tokens)):
                     if position == 0:
                         total += float(last_logprobs[i, tokens[position]])
                     else:
-                        total += float(logprobs[i * k + j, position - 1, tokens[position]])
+                        total += float(logprobs[i * k + row, position - 1, tokens[position]])
                 row_scores.append(total)
             scores.append(row_scores)
         return scores
+
+
+def cover_rows(sequences: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+    """Fewest rows whose prefixes contain every sequence, and the row each sequence is read from.
+
+    A sequence is read from a row that starts with all of it but its last token: the row's logits
+    give every token's probability, the last one included.
+
+    >>> cover_rows([[5], [7, 5], [7, 5, 9, 1], [7, 5, 9, 2], [7, 5, 9, 1, 0]])
+    ([[7, 5, 9, 1, 0]], [0, 0, 0, 0, 0])
+    >>> cover_rows([[1, 2], [3, 4]])
+    ([[1, 2], [3, 4]], [0, 1])
+    """
+    rows: list[list[int]] = []
+    for sequence in sorted(sequences, key=len, reverse=True):
+        if not any(row[: len(sequence) - 1] == sequence[:-1] for row in rows):
+            rows.append(sequence)
+    where = [next(r for r, row in enumerate(rows) if row[: len(s) - 1] == s[:-1]) for s in sequences]
+    return rows, where

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -67,6 +68,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     # Imported here: rest_framework.views imports the authentication classes, which import this module.
     from rest_framework.views import exception_handler
 
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError(
+            code="too_large",
+            message=f"the request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes",
+            status_code=413,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -104,6 +111,12 @@ def json_error(request: HttpRequest, code: str, message: str, status_code: int) 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return json_error(request, "not_found", "Not found.", status.HTTP_404_NOT_FOUND)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return json_error(request, "too_large", "The request body is too large.", 413)
+    return json_error(request, "bad_request", "Bad request.", status.HTTP_400_BAD_REQUEST)
 
 
 def handler500(request: HttpRequest) -> JsonResponse:

@@ -196,7 +196,8 @@ if EMBEDDED_BROKER:
         "polling_interval": 0.2,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # A task taken by a worker that died (acks_late) goes back to the queue after this long.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_S", 3600, minimum=1)}
 
 
 def _result_backend() -> str:
@@ -286,6 +287,8 @@ POLICY_MAX_SOURCE_BYTES = env_int("POLICY_MAX_SOURCE_BYTES", 64 * 1024, minimum=
 DEFAULT_POLICY_SLUG = "core-safety"
 
 # --- Moderation ---------------------------------------------------------------------------------
+# Bodies over this are refused with 413 before they are parsed (content limits are checked after).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
 MODERATION_MAX_CHARS = env_int("MODERATION_MAX_CHARS", 32_000, minimum=1)
 MODERATION_MAX_BATCH = env_int("MODERATION_MAX_BATCH", 32, minimum=1)
 

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import health, metrics, spa
 from moderation_app.apis.openai_compat import OpenAIModerationsApi
 
+handler400 = "config.errors.handler400"
 handler404 = "config.errors.handler404"
 handler500 = "config.errors.handler500"
 

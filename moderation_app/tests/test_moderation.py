@@ -189,3 +189,15 @@ def test_decisions_export_as_jsonl(service: APIClient) -> None:
     assert response["Content-Type"] == "application/x-ndjson"
     lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]  # type: ignore[attr-defined]
     assert sorted(line["messages"][0]["content"] for line in lines) == ["one", "two"]
+
+
+def test_malformed_json_and_huge_bodies_get_json_errors(service: APIClient) -> None:
+    broken = service.post("/api/v1/moderate", data="{not json", content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.json()["error"]["code"] == "parse_error"
+    huge = service.post("/api/v1/moderate", {"input": "x" * (10 * 1024 * 1024)}, format="json")
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "too_large"
+    wrong_type = service.post("/api/v1/moderate", {"input": 42, "metadata": "nope"}, format="json")
+    assert wrong_type.status_code == 400
+    assert not Decision.objects.exists()

@@ -80,8 +80,8 @@ class PolicyEvent(models.Model):
         return f"{self.kind} {self.policy_id}"
 
 
-class PolicyTestRun(models.Model):
-    """One run of a version's `tests:` through the guard."""
+class GuardJob(models.Model):
+    """What a job on the guard worker records: its state, who asked, when it ran and which model ran it."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -89,12 +89,7 @@ class PolicyTestRun(models.Model):
         COMPLETED = "completed"
         ERROR = "error"
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="test_runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    passed_count = models.PositiveIntegerField(default=0)
-    pass_rate = models.FloatField(null=True, blank=True)
-    required_pass_rate = models.FloatField(help_text="The publish gate's minimum, or 1.0 without a gate.")
     model_name = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -103,7 +98,21 @@ class PolicyTestRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
+
+
+class PolicyTestRun(GuardJob):
+    """One run of a version's `tests:` through the guard."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="test_runs")
+    total = models.PositiveIntegerField(default=0)
+    passed_count = models.PositiveIntegerField(default=0)
+    pass_rate = models.FloatField(null=True, blank=True)
+    required_pass_rate = models.FloatField(help_text="The publish gate's minimum, or 1.0 without a gate.")
+
+    class Meta(GuardJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"test run {self.pk} of {self.version}"
@@ -139,14 +148,8 @@ class PolicyTestResult(models.Model):
         return f"{self.run_id}#{self.index}"
 
 
-class PolicyBacktest(models.Model):
+class PolicyBacktest(GuardJob):
     """A version judged over labelled cases, next to the published version: what changes if it ships."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        ERROR = "error"
 
     version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="backtests")
     baseline = models.ForeignKey(
@@ -157,22 +160,15 @@ class PolicyBacktest(models.Model):
         related_name="+",
         help_text="The published version then.",
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     sample_size = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: every labelled case.")
     reasoning = models.CharField(max_length=8, default="none")
     cases_total = models.PositiveIntegerField(default=0)
     metrics = models.JSONField(default=dict, blank=True)
     baseline_metrics = models.JSONField(default=dict, blank=True)
     flips = models.JSONField(default=list, blank=True)
-    model_name = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(GuardJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"backtest {self.pk} of {self.version}"

@@ -11,7 +11,6 @@ from moderation_app.services.accounts import (
 from moderation_app.services.cases import ImportReport, case_export_line, cases_import, parse_case_rows
 from moderation_app.services.decisions import (
     ModerationInput,
-    Verdict,
     decision_complete,
     decision_fail,
     decision_record,
@@ -29,7 +28,6 @@ from moderation_app.services.review import (
 __all__ = [
     "ImportReport",
     "ModerationInput",
-    "Verdict",
     "api_key_create",
     "api_key_revoke",
     "api_key_touch",

@@ -18,6 +18,7 @@ from moderation_app.models import ApiKey, Decision
 from moderation_app.services.review import review_route
 from policies_app.models import PolicyVersion
 from training_worker.guard import TEMPLATE_VERSION
+from training_worker.guard.types import GuardResult
 from training_worker.models import ModelVersion
 
 
@@ -105,42 +106,26 @@ def _enqueue_decision(decision_id: uuid.UUID) -> None:
     moderate_decision.apply_async(args=(str(decision_id),), task_id=str(decision_id))
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The guard's judgement of a decision, as the worker hands it over."""
-
-    verdict: str | None
-    flagged: bool
-    categories: list[str]
-    category_scores: dict[str, float]
-    score: float
-    reasoning: str
-    raw_output: str
-    error: str | None
-    inference_ms: float
-    truncated: bool = False
-
-
 def decision_complete(
-    *, decision: Decision, verdict: Verdict, model_version: ModelVersion, started_at: datetime
+    *, decision: Decision, result: GuardResult, model_version: ModelVersion, started_at: datetime
 ) -> Decision:
     """Write the judgement once. A decision that is no longer pending is left as it is."""
     Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).update(
         status=Decision.Status.COMPLETED,
-        verdict=verdict.verdict or "",
-        flagged=verdict.flagged,
-        malformed=verdict.error is not None,
-        content_truncated=verdict.truncated,
-        categories=verdict.categories,
-        category_scores=verdict.category_scores,
-        score=verdict.score,
-        reasoning=verdict.reasoning,
-        raw_output=verdict.raw_output,
-        error=verdict.error or "",
+        verdict=result.verdict or "",
+        flagged=result.flagged,
+        malformed=result.malformed,
+        content_truncated=result.truncated,
+        categories=result.categories,
+        category_scores=result.category_scores,
+        score=result.score,
+        reasoning=result.reasoning,
+        raw_output=result.raw_output,
+        error=result.error or "",
         model_version=model_version,
         template_version=model_version.template_version,
         queue_ms=(started_at - decision.created_at).total_seconds() * 1000,
-        inference_ms=verdict.inference_ms,
+        inference_ms=result.inference_ms,
         completed_at=timezone.now(),
     )
     decision.refresh_from_db()

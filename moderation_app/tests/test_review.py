@@ -12,7 +12,6 @@ from rest_framework.test import APIClient
 from moderation_app.models import Case, Decision, ReviewItem
 from moderation_app.services import (
     ModerationInput,
-    Verdict,
     decision_complete,
     decision_record,
     review_claim_next,
@@ -20,6 +19,7 @@ from moderation_app.services import (
 )
 from moderation_app.tests.factories import UserFactory
 from policies_app.services import policy_ensure_default
+from training_worker.guard.types import GuardResult
 from training_worker.services import model_version_register
 
 
@@ -39,18 +39,19 @@ def _decision(verdict: str | None, score: float, *, source: str = "api", text: s
         source=source,
     )
     model = model_version_register(name=f"m-{decision.pk}", base="x", path="/m")
-    judgement = Verdict(
+    judgement = GuardResult(
         verdict=verdict,
-        flagged=verdict != "safe",
+        score=score,
         categories=["S1"] if verdict == "unsafe" else [],
         category_scores={"S1": score},
-        score=score,
         reasoning="because",
         raw_output="<think>\nbecause\n</think>\n\\boxed{safe}",
         error=None if verdict else "the output does not match",
+        prompt_tokens=10,
+        completion_tokens=2,
         inference_ms=1.0,
     )
-    return decision_complete(decision=decision, verdict=judgement, model_version=model, started_at=timezone.now())
+    return decision_complete(decision=decision, result=judgement, model_version=model, started_at=timezone.now())
 
 
 @pytest.mark.django_db

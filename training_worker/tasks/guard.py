@@ -16,7 +16,7 @@ from django.utils import timezone
 from config.celery import app
 from moderation_app.models import Decision
 from moderation_app.selectors import case_sample
-from moderation_app.services import Verdict, decision_complete, decision_fail
+from moderation_app.services import decision_complete, decision_fail
 from policies_app.models import PolicyBacktest, PolicyTestRun
 from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
 from training_worker.guard.runtime import GuardUnavailable, get_runtime
@@ -25,6 +25,7 @@ from training_worker.guard.types import GuardRequest
 from training_worker.selectors import model_version_active
 
 POLICY_TEST_TIMEOUT_S = 600
+BACKTEST_TIMEOUT_S = 3600
 logger = logging.getLogger(__name__)
 
 
@@ -64,15 +65,30 @@ def ping() -> dict[str, Any]:
 
 
 def judge_policy_tests(spec: dict[str, Any], items: list[tuple[str, str]]) -> tuple[list[Judgement], str]:
+    """A policy test is one message: the user's prompt, or the assistant's response when that is judged."""
+    conversations = [
+        ([{"role": "assistant" if target == "response" else "user", "content": text}], target) for text, target in items
+    ]
+    return judge_conversations(spec, conversations, "full", timeout=POLICY_TEST_TIMEOUT_S)
+
+
+def judge_conversations(
+    spec: dict[str, Any],
+    conversations: list[tuple[list[dict[str, str]], str]],
+    reasoning: str,
+    *,
+    timeout: float = BACKTEST_TIMEOUT_S,
+) -> tuple[list[Judgement], str]:
     requests = [
         GuardRequest(
             spec=spec,
-            messages=(Message("assistant" if target == "response" else "user", text),),
+            messages=tuple(Message(m["role"], m["content"]) for m in messages),
             target="response" if target == "response" else "prompt",
+            reasoning="full" if reasoning == "full" else "none",
         )
-        for text, target in items
+        for messages, target in conversations
     ]
-    results, model = get_runtime().judge_many(requests, timeout=POLICY_TEST_TIMEOUT_S)
+    results, model = get_runtime().judge_many(requests, timeout=timeout)
     return [Judgement(r.verdict, r.categories, r.score, r.reasoning) for r in results], model.name
 
 
@@ -122,38 +138,7 @@ def moderate_decision(self: Task, decision_id: str) -> str:
             decision_fail(decision=decision, error=str(exc))
             return str(Decision.Status.FAILED)
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
-    verdict = Verdict(
-        verdict=result.verdict,
-        flagged=result.flagged,
-        categories=result.categories,
-        category_scores=result.category_scores,
-        score=result.score,
-        reasoning=result.reasoning,
-        raw_output=result.raw_output,
-        error=result.error,
-        inference_ms=result.inference_ms,
-        truncated=result.truncated,
-    )
-    return str(decision_complete(decision=decision, verdict=verdict, model_version=model, started_at=started_at).status)
-
-
-def judge_conversations(
-    spec: dict[str, Any], conversations: list[tuple[list[dict[str, str]], str]], reasoning: str
-) -> tuple[list[Judgement], str]:
-    requests = [
-        GuardRequest(
-            spec=spec,
-            messages=tuple(Message(m["role"], m["content"]) for m in messages),
-            target="response" if target == "response" else "prompt",
-            reasoning="full" if reasoning == "full" else "none",
-        )
-        for messages, target in conversations
-    ]
-    results, model = get_runtime().judge_many(requests, timeout=BACKTEST_TIMEOUT_S)
-    return [Judgement(r.verdict, r.categories, r.score, r.reasoning) for r in results], model.name
-
-
-BACKTEST_TIMEOUT_S = 3600
+    return str(decision_complete(decision=decision, result=result, model_version=model, started_at=started_at).status)
 
 
 @app.task(

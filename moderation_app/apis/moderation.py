@@ -23,10 +23,10 @@ from config.actors import request_actor
 from config.celery import app
 from config.errors import ApiError
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
-from moderation_app.models import ApiKey, Decision
+from moderation_app.models import ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
-from moderation_app.selectors import decision_get, decision_list
-from moderation_app.services import ModerationInput, decision_record
+from moderation_app.selectors import decision_get, decision_list, decision_review_labels
+from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
 from policies_app.models import PolicyVersion
 from policies_app.selectors import policy_get, policy_version_get
 
@@ -94,6 +94,39 @@ class DecisionDetailOutputSerializer(DecisionOutputSerializer):
         fields = [*DecisionOutputSerializer.Meta.fields, "messages", "raw_output", "template_version"]
 
 
+class ReviewHistoryLabelSerializer(serializers.ModelSerializer[ReviewLabel]):
+    reviewer: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ReviewLabel
+        fields = ["id", "reviewer", "verdict", "categories", "rationale", "created_at"]
+
+
+class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
+    """The detail as staff see it on the audit page: with the review history. Review items nest the
+    plain detail instead, so a second reviewer never sees the first one's label."""
+
+    review_history = serializers.SerializerMethodField()
+
+    class Meta(DecisionDetailOutputSerializer.Meta):
+        fields = [*DecisionDetailOutputSerializer.Meta.fields, "review_history"]
+
+    def get_review_history(self, obj: Decision) -> dict[str, Any] | None:
+        item = getattr(obj, "review_item", None)
+        if item is None:
+            return None
+        labels = decision_review_labels(decision=obj)
+        return {
+            "status": item.status,
+            "reason": item.reason,
+            "priority": item.priority,
+            "labels_needed": item.labels_needed,
+            "queued_at": item.created_at,
+            "done_at": item.done_at,
+            "labels": ReviewHistoryLabelSerializer(labels, many=True).data,
+        }
+
+
 def caller_key(request: Request) -> ApiKey | None:
     return request.auth if isinstance(request.auth, ApiKey) else None
 
@@ -131,20 +164,25 @@ class ModerateInputSerializer(AsyncFieldSerializer):
     metadata = serializers.DictField(required=False, default=dict)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        has_input, has_messages = "input" in attrs, "messages" in attrs
-        if has_input == has_messages:
-            raise serializers.ValidationError({"input": "give either `input` or `messages`, not both or neither"})
-        if has_input:
-            attrs["messages"] = [{"role": "user", "content": attrs.pop("input")}]
-        messages = attrs["messages"]
-        target = attrs.get("target") or ("response" if messages[-1]["role"] == "assistant" else "prompt")
-        wanted = "assistant" if target == "response" else "user"
-        if messages[-1]["role"] != wanted:
-            raise serializers.ValidationError(
-                {"target": f"target '{target}' judges the last message, which must be from the {wanted}"}
-            )
-        attrs["target"] = target
-        return attrs
+        return validate_conversation(attrs)
+
+
+def validate_conversation(attrs: dict[str, Any]) -> dict[str, Any]:
+    """`input` xor `messages` becomes `messages`; `target` is inferred from, and checked against, the last one."""
+    has_input, has_messages = "input" in attrs, "messages" in attrs
+    if has_input == has_messages:
+        raise serializers.ValidationError({"input": "give either `input` or `messages`, not both or neither"})
+    if has_input:
+        attrs["messages"] = [{"role": "user", "content": attrs.pop("input")}]
+    messages = attrs["messages"] = [dict(m) for m in attrs["messages"]]
+    target = attrs.get("target") or ("response" if messages[-1]["role"] == "assistant" else "prompt")
+    wanted = "assistant" if target == "response" else "user"
+    if messages[-1]["role"] != wanted:
+        raise serializers.ValidationError(
+            {"target": f"target '{target}' judges the last message, which must be from the {wanted}"}
+        )
+    attrs["target"] = target
+    return attrs
 
 
 class ModerateApi(APIView):
@@ -180,7 +218,7 @@ def check_size(body: dict[str, Any]) -> None:
 
 
 def record_from_body(
-    request: Request, body: dict[str, Any], *, idempotency_key: str = "", callback: bool = False
+    request: Request, body: dict[str, Any], *, idempotency_key: str = "", callback: bool = False, enqueue: bool = True
 ) -> Decision:
     key = caller_key(request)
     version = resolve_policy_version(slug=body.get("policy"), number=body.get("policy_version"), key=key)
@@ -197,6 +235,7 @@ def record_from_body(
         ),
         idempotency_key=idempotency_key,
         callback=callback,
+        enqueue=enqueue,
     )
     return decision
 
@@ -222,13 +261,16 @@ class ModerateBatchApi(APIView):
             check_size(item)
             resolve_policy_version(slug=item.get("policy"), number=item.get("policy_version"), key=caller_key(request))
         with transaction.atomic():
-            decisions = [record_from_body(request, item, callback=data.validated_data["async_"]) for item in items]
+            decisions = [
+                record_from_body(request, item, callback=data.validated_data["async_"], enqueue=False) for item in items
+            ]
+            task_id = decisions_enqueue_batch(decisions=decisions)
         if data.validated_data["async_"]:
             return Response(
                 {"results": [{"id": str(d.id), "status": d.status} for d in decisions]},
                 status=status.HTTP_202_ACCEPTED,
             )
-        decisions = wait_for_decisions(decisions)
+        decisions = wait_for_decisions(decisions, task_ids=[task_id])
         return Response({"results": DecisionOutputSerializer(decisions, many=True).data})
 
 
@@ -249,17 +291,26 @@ def resolve_policy_version(*, slug: str | None, number: int | None, key: ApiKey 
     return policy.published_version
 
 
-def wait_for_decisions(decisions: list[Decision]) -> list[Decision]:
-    """Wait up to GUARD_TIMEOUT_S for the guard; 503 with Retry-After if any is still pending."""
+# Only result backends that poll use it (the embedded file backend); Redis pushes the result at once.
+RESULT_POLL_INTERVAL_S = 0.01
+
+
+def wait_for_decisions(decisions: list[Decision], *, task_ids: list[str] | None = None) -> list[Decision]:
+    """Wait up to GUARD_TIMEOUT_S for the guard; 503 with Retry-After if any is still pending.
+
+    The guard tasks are the decisions' own (task id = decision id) unless `task_ids` names them.
+    """
     deadline = time.monotonic() + settings.GUARD_TIMEOUT_S
     started = time.perf_counter()
-    for decision in decisions:
-        if decision.status == Decision.Status.PENDING:
+    if any(d.status == Decision.Status.PENDING for d in decisions):
+        pending_ids = [str(d.id) for d in decisions if d.status == Decision.Status.PENDING]
+        for task_id in task_ids if task_ids is not None else pending_ids:
             # A timeout or a result-backend hiccup is not an error here: the decision row is the truth.
             with contextlib.suppress(Exception):
-                AsyncResult(str(decision.id), app=app).get(
-                    timeout=max(deadline - time.monotonic(), 0.01), interval=0.05, propagate=False
+                AsyncResult(task_id, app=app).get(
+                    timeout=max(deadline - time.monotonic(), 0.01), interval=RESULT_POLL_INTERVAL_S, propagate=False
                 )
+        for decision in decisions:
             decision.refresh_from_db()
     MODERATION_WAIT.observe(time.perf_counter() - started)
     pending = [d for d in decisions if d.status == Decision.Status.PENDING]
@@ -321,7 +372,10 @@ class DecisionExportApi(APIView):
 
 
 class DecisionDetailApi(APIView):
-    @extend_schema(responses={200: DecisionDetailOutputSerializer})
+    @extend_schema(responses={200: DecisionAuditOutputSerializer})
     def get(self, request: Request, decision_id: str) -> Response:
-        decision = decision_get(decision_id=decision_id, api_key=_decision_scope(request))
-        return Response(DecisionDetailOutputSerializer(decision).data)
+        key = _decision_scope(request)
+        decision = decision_get(decision_id=decision_id, api_key=key)
+        # Reviewers' names and rationales are for staff; a service sees the decision only.
+        serializer = DecisionDetailOutputSerializer if key else DecisionAuditOutputSerializer
+        return Response(serializer(decision).data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -20,7 +21,7 @@ from config.actors import request_actor
 from config.errors import ApiError
 from moderation_app.apis.moderation import caller_key, resolve_policy_version, wait_for_decisions
 from moderation_app.models import Decision
-from moderation_app.services import ModerationInput, decision_record
+from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
 from policies_app.models import Policy
 
 
@@ -53,18 +54,21 @@ class OpenAIModerationsApi(APIView):
         model = data.validated_data.get("model")
         slug = model if model and Policy.objects.filter(slug=model).exists() else None
         version = resolve_policy_version(slug=slug, number=None, key=key)
-        decisions = [
-            decision_record(
-                api_key=key,
-                actor=request_actor(request.user),
-                policy_version=version,
-                request=ModerationInput(
-                    messages=[{"role": "user", "content": item}], target="prompt", reasoning="none"
-                ),
-            )[0]
-            for item in items
-        ]
-        decisions = wait_for_decisions(decisions)
+        with transaction.atomic():
+            decisions = [
+                decision_record(
+                    api_key=key,
+                    actor=request_actor(request.user),
+                    policy_version=version,
+                    request=ModerationInput(
+                        messages=[{"role": "user", "content": item}], target="prompt", reasoning="none"
+                    ),
+                    enqueue=False,
+                )[0]
+                for item in items
+            ]
+            task_id = decisions_enqueue_batch(decisions=decisions)
+        decisions = wait_for_decisions(decisions, task_ids=[task_id])
         names = {c["code"]: c["name"] for c in version.spec["categories"]}
         guard = decisions[0].model_version
         return Response(

@@ -14,6 +14,7 @@ from moderation_app.services.decisions import (
     decision_complete,
     decision_fail,
     decision_record,
+    decisions_enqueue_batch,
     moderation_request_hash,
 )
 from moderation_app.services.review import (
@@ -38,6 +39,7 @@ __all__ = [
     "decision_complete",
     "decision_fail",
     "decision_record",
+    "decisions_enqueue_batch",
     "moderation_request_hash",
     "parse_case_rows",
     "review_claim_next",

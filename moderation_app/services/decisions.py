@@ -54,11 +54,13 @@ def decision_record(
     idempotency_key: str = "",
     source: str = Decision.Source.API,
     callback: bool = False,
+    enqueue: bool = True,
 ) -> tuple[Decision, bool]:
     """Store the request as a pending decision, then queue it for the guard. Returns (decision, created).
 
     A repeated Idempotency-Key with the same request returns the first decision and queues nothing;
-    with a different request it is refused (422).
+    with a different request it is refused (422). With `enqueue=False` the caller queues it, e.g.
+    with `decisions_enqueue_batch`.
     """
     digest = moderation_request_hash(policy_version=policy_version, request=request)
     if idempotency_key:
@@ -85,7 +87,8 @@ def decision_record(
     except IntegrityError:  # the same key arrived twice at once: the first one wins
         existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
         return _same_request(existing, digest), False
-    transaction.on_commit(lambda: _enqueue_decision(decision.pk))
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_decision(decision.pk))
     return decision, True
 
 
@@ -104,6 +107,20 @@ def _enqueue_decision(decision_id: uuid.UUID) -> None:
 
     # The task id is the decision id, so the API can wait on it by id.
     moderate_decision.apply_async(args=(str(decision_id),), task_id=str(decision_id))
+
+
+def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:
+    """Queue pending decisions as one guard task, so the worker judges them in shared batches.
+
+    Returns the task's id, which callers wait on.
+    """
+    from training_worker.tasks.guard import moderate_batch
+
+    task_id = str(uuid.uuid4())
+    ids = [str(d.pk) for d in decisions if d.status == Decision.Status.PENDING]
+    if ids:
+        transaction.on_commit(lambda: moderate_batch.apply_async(args=(ids,), task_id=task_id))
+    return task_id
 
 
 def decision_complete(

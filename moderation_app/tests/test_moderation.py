@@ -170,6 +170,22 @@ def test_a_batch_gets_one_decision_per_item_in_order(
     assert all(r["status"] == "completed" for r in results)
 
 
+def test_a_redelivered_batch_task_leaves_finished_decisions_as_they_are(
+    service: APIClient, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    from training_worker.tasks.guard import moderate_batch
+
+    items = [{"input": f"message {i}", "reasoning": "none"} for i in range(2)]
+    ids = [r["id"] for r in service.post("/api/v1/moderate/batch", {"items": items}, format="json").json()["results"]]
+    before = {str(d.pk): d.completed_at for d in Decision.objects.filter(pk__in=ids)}
+    assert moderate_batch.delay([*ids, "00000000-0000-0000-0000-000000000000"]).get(timeout=30) == [
+        "completed",
+        "completed",
+        "missing",
+    ]
+    assert {str(d.pk): d.completed_at for d in Decision.objects.filter(pk__in=ids)} == before
+
+
 def test_a_batch_with_one_bad_item_stores_nothing(service: APIClient) -> None:
     items = [{"input": "fine"}, {"input": "also fine", "policy": "nope"}]
     assert service.post("/api/v1/moderate/batch", {"items": items}, format="json").status_code == 404

@@ -3,6 +3,9 @@
 Each caller submits one item and blocks on its result; a single thread gathers up to `max_batch`
 items, waiting at most `max_wait_ms` after the first, and runs them as one batch. One thread owns
 the model, so backends need not be thread-safe.
+
+With `Arrivals`, the batcher waits for company only while callers are known to be on their way
+(a guard task has started but not submitted yet), so a lone request runs at once.
 """
 
 from __future__ import annotations
@@ -16,17 +19,52 @@ from typing import Generic, TypeVar
 
 In = TypeVar("In")
 Out = TypeVar("Out")
+POLL_S = 0.002  # how often a waiting batcher looks again whether anyone is still coming
+
+
+class Arrivals:
+    """Callers that have started and not yet submitted their item, counted once per thread."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def started(self) -> None:
+        if getattr(self._local, "coming", False):
+            return
+        self._local.coming = True
+        with self._lock:
+            self._count += 1
+
+    def arrived(self) -> None:
+        """Call after submitting (or when giving up): the batcher then has the item or stops waiting."""
+        if not getattr(self._local, "coming", False):
+            return
+        self._local.coming = False
+        with self._lock:
+            self._count -= 1
+
+    @property
+    def on_their_way(self) -> int:
+        return self._count
 
 
 class MicroBatcher(Generic[In, Out]):
     def __init__(
-        self, run: Callable[[Sequence[In]], list[Out]], *, max_batch: int = 8, max_wait_ms: float = 20.0
+        self,
+        run: Callable[[Sequence[In]], list[Out]],
+        *,
+        max_batch: int = 8,
+        max_wait_ms: float = 20.0,
+        arrivals: Arrivals | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._run = run
         self.max_batch = max_batch
         self.max_wait_s = max_wait_ms / 1000
+        self.arrivals = arrivals
         self._queue: queue.Queue[tuple[In, Future[Out]] | None] = queue.Queue()
         self.batches_run = 0
         self._thread = threading.Thread(target=self._loop, name="guard-batcher", daemon=True)
@@ -54,10 +92,14 @@ class MicroBatcher(Generic[In, Out]):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            if self.arrivals is not None and not self.arrivals.on_their_way and self._queue.empty():
+                break  # nobody else is coming: this batch would wait for nothing
             try:
-                entry = self._queue.get(timeout=remaining)
+                entry = self._queue.get(timeout=remaining if self.arrivals is None else min(remaining, POLL_S))
             except queue.Empty:
-                break
+                if self.arrivals is None:
+                    break
+                continue
             if entry is None:
                 self._queue.put(None)  # stop after this batch
                 break

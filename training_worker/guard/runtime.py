@@ -17,13 +17,15 @@ from typing import Any
 from django.conf import settings
 
 from training_worker.guard.backends.base import Backend, BackendError
-from training_worker.guard.batcher import MicroBatcher
+from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.engine import Guard
 from training_worker.guard.types import GuardRequest, GuardResult
 from training_worker.models import ModelVersion
 from training_worker.selectors import model_version_active
 
 logger = logging.getLogger(__name__)
+# Guard tasks of this process that have started and not yet reached the batcher (see tasks/guard.py).
+ARRIVALS = Arrivals()
 
 
 class GuardUnavailable(RuntimeError):
@@ -87,7 +89,7 @@ class GuardRuntime:
             backend, max_think_tokens=self.max_think_tokens, max_content_tokens=settings.GUARD_MAX_CONTENT_TOKENS
         )
         batcher: MicroBatcher[GuardRequest, GuardResult] = MicroBatcher(
-            guard.judge, max_batch=self.max_batch, max_wait_ms=self.max_wait_ms
+            guard.judge, max_batch=self.max_batch, max_wait_ms=self.max_wait_ms, arrivals=ARRIVALS
         )
         logger.info("guard model %s loaded with %s in %.1fs", model.name, backend.name, time.perf_counter() - started)
         return Loaded(model=model, guard=guard, batcher=batcher)
@@ -117,14 +119,19 @@ class GuardRuntime:
 
     def judge(self, request: GuardRequest, *, timeout: float | None = None) -> tuple[GuardResult, ModelVersion]:
         loaded = self.current()
-        return loaded.batcher(request, timeout=timeout), loaded.model
+        ARRIVALS.started()  # already counted when a guard task started; then this is a no-op
+        future = loaded.batcher.submit(request)
+        ARRIVALS.arrived()
+        return future.result(timeout=timeout), loaded.model
 
     def judge_many(
         self, requests: list[GuardRequest], *, timeout: float | None = None
     ) -> tuple[list[GuardResult], ModelVersion]:
         """Submit all at once, so the batcher can put them in the same batches."""
         loaded = self.current()
+        ARRIVALS.started()  # the batcher waits until all of them are in
         futures = [loaded.batcher.submit(request) for request in requests]
+        ARRIVALS.arrived()
         return [future.result(timeout=timeout) for future in futures], loaded.model
 
     def status(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready
 from django.conf import settings
 from django.utils import timezone
 
@@ -19,11 +19,12 @@ from moderation_app.selectors import case_sample
 from moderation_app.services import decision_complete, decision_fail
 from policies_app.models import PolicyBacktest, PolicyTestRun
 from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
-from training_worker.guard.runtime import GuardUnavailable, get_runtime
+from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest
 from training_worker.selectors import model_version_active
 
+GUARD_TASK_PREFIX = "training_worker.tasks.guard."
 POLICY_TEST_TIMEOUT_S = 600
 BACKTEST_TIMEOUT_S = 3600
 logger = logging.getLogger(__name__)
@@ -50,6 +51,25 @@ def preload_guard_model(sender: Any = None, **kwargs: Any) -> None:
             logger.error("guard model not loaded: %s", exc)
 
     threading.Thread(target=load, name="guard-preload", daemon=True).start()
+
+
+@task_prerun.connect
+def count_guard_task_arrival(sender: Any = None, **kwargs: Any) -> None:
+    """A guard task on its way to the batcher: the batcher waits for it rather than run a batch without it."""
+    if _judges(sender):
+        ARRIVALS.started()
+
+
+@task_postrun.connect
+def forget_guard_task_arrival(sender: Any = None, **kwargs: Any) -> None:
+    """A task that ended without reaching the batcher (done decision, error) is no longer awaited."""
+    if _judges(sender):
+        ARRIVALS.arrived()
+
+
+def _judges(task: Any) -> bool:
+    name = str(getattr(task, "name", ""))
+    return name.startswith(GUARD_TASK_PREFIX) and name != f"{GUARD_TASK_PREFIX}ping"
 
 
 @app.task(name="training_worker.tasks.guard.ping", acks_late=False, ignore_result=False, time_limit=10)
@@ -124,21 +144,55 @@ def moderate_decision(self: Task, decision_id: str) -> str:
     decision = Decision.objects.select_related("policy_version").get(pk=decision_id)
     if decision.status != Decision.Status.PENDING:
         return str(decision.status)
-    started_at = timezone.now()
-    request = GuardRequest(
+    return _moderate(self, [decision])[0]
+
+
+@app.task(
+    name="training_worker.tasks.guard.moderate_batch",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def moderate_batch(self: Task, decision_ids: list[str]) -> list[str]:
+    """Judge several pending decisions in one go, so they share model batches; done ones are skipped."""
+    found = Decision.objects.select_related("policy_version").filter(pk__in=decision_ids)
+    by_id = {str(d.pk): d for d in found}
+    pending = [
+        by_id[key]
+        for key in (str(i) for i in decision_ids)
+        if key in by_id and by_id[key].status == Decision.Status.PENDING
+    ]
+    if pending:
+        _moderate(self, pending)
+    statuses = {
+        str(pk): status for pk, status in Decision.objects.filter(pk__in=decision_ids).values_list("pk", "status")
+    }
+    return [statuses.get(str(key), "missing") for key in decision_ids]
+
+
+def _guard_request(decision: Decision) -> GuardRequest:
+    return GuardRequest(
         spec=decision.policy_version.spec,
         messages=tuple(Message(m["role"], m["content"]) for m in decision.messages),
         target="response" if decision.target == "response" else "prompt",
         reasoning="none" if decision.reasoning_mode == "none" else "full",
     )
+
+
+def _moderate(task: Task, decisions: list[Decision]) -> list[str]:
+    """Judge pending decisions together and complete them; retry while no guard can run, then fail closed."""
+    started_at = timezone.now()
     try:
-        result, model = get_runtime().judge(request, timeout=280)
+        results, model = get_runtime().judge_many([_guard_request(d) for d in decisions], timeout=280)
     except GuardUnavailable as exc:
-        if self.request.retries >= MODERATE_MAX_RETRIES:
-            decision_fail(decision=decision, error=str(exc))
-            return str(Decision.Status.FAILED)
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
-    return str(decision_complete(decision=decision, result=result, model_version=model, started_at=started_at).status)
+        if task.request.retries >= MODERATE_MAX_RETRIES:
+            return [str(decision_fail(decision=d, error=str(exc)).status) for d in decisions]
+        raise task.retry(exc=exc, countdown=min(2**task.request.retries, 30)) from exc
+    return [
+        str(decision_complete(decision=d, result=r, model_version=model, started_at=started_at).status)
+        for d, r in zip(decisions, results, strict=True)
+    ]
 
 
 @app.task(
@@ -160,3 +214,40 @@ def run_backtest(self: Task, backtest_id: int) -> str:
         for c in case_sample(size=backtest.sample_size)
     ]
     return policy_backtest_execute(backtest=backtest, cases=cases, judge=judge_conversations).status
+
+
+PLAYGROUND_TIME_LIMIT_S = 120
+
+
+@app.task(
+    name="training_worker.tasks.guard.judge_playground",
+    acks_late=False,  # an interactive try-out: a lost one is simply run again by its user
+    ignore_result=False,
+    soft_time_limit=PLAYGROUND_TIME_LIMIT_S,
+    time_limit=PLAYGROUND_TIME_LIMIT_S + 30,
+)
+def judge_playground(
+    spec: dict[str, Any], messages: list[dict[str, str]], target: str, reasoning: str
+) -> dict[str, Any]:
+    """Judge one conversation for the playground. It takes the spec itself rather than an id: a draft
+    has no row, and playground runs are never stored as decisions."""
+    request = GuardRequest(
+        spec=spec,
+        messages=tuple(Message(m["role"], m["content"]) for m in messages),
+        target="response" if target == "response" else "prompt",
+        reasoning="none" if reasoning == "none" else "full",
+    )
+    result, model = get_runtime().judge(request, timeout=PLAYGROUND_TIME_LIMIT_S - 10)
+    return {
+        "verdict": result.verdict,
+        "flagged": result.flagged,
+        "malformed": result.malformed,
+        "score": result.score,
+        "categories": result.categories,
+        "category_scores": result.category_scores,
+        "reasoning": result.reasoning,
+        "raw_output": result.raw_output,
+        "content_truncated": result.truncated,
+        "inference_ms": result.inference_ms,
+        "model": {"id": model.pk, "name": model.name},
+    }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from policies_app.services import DEFAULT_POLICY_PATH
 from policies_app.spec import parse_policy
-from training_worker.guard.batcher import MicroBatcher
+from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.runtime import GuardRuntime, GuardUnavailable
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest
@@ -88,3 +89,41 @@ def test_a_failing_batch_fails_each_caller_and_the_batcher_goes_on() -> None:
     with pytest.raises(ValueError, match="boom"):
         batcher(0, timeout=5)
     assert batcher(3, timeout=5) == 3
+
+
+def test_a_lone_caller_does_not_wait_for_company() -> None:
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        lambda items: list(items), max_batch=8, max_wait_ms=60_000, arrivals=Arrivals()
+    )
+    # Nobody else is on the way, so it runs now rather than after the minute it may wait.
+    assert batcher.submit(1).result(timeout=10) == 1
+    batcher.close()
+
+
+def test_the_batcher_waits_for_callers_on_their_way() -> None:
+    sizes: list[int] = []
+    arrivals = Arrivals()
+
+    def run(items: Sequence[int]) -> list[int]:
+        sizes.append(len(items))
+        return list(items)
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(run, max_batch=8, max_wait_ms=60_000, arrivals=arrivals)
+    announced, results = threading.Event(), []
+
+    def late_caller() -> None:
+        arrivals.started()
+        announced.set()
+        time.sleep(0.3)
+        future = batcher.submit(2)
+        arrivals.arrived()
+        results.append(future.result(timeout=10))
+
+    caller = threading.Thread(target=late_caller)
+    caller.start()
+    announced.wait(5)
+    assert batcher.submit(1).result(timeout=10) == 1
+    caller.join(10)
+    assert results == [2]
+    assert sizes == [2]
+    batcher.close()

@@ -185,16 +185,21 @@ if not CELERY_BROKER_URL.startswith(("filesystem://", "redis://", "rediss://", "
     raise ConfigError("CELERY_BROKER_URL must be redis://, amqp://, sqla+... or filesystem://")
 EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 if EMBEDDED_BROKER:
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Exchange tables; the transport's default is ./control in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
-        # The transport polls its folder; a short interval keeps sync moderation calls snappy.
-        "polling_interval": 0.2,
+        # The transport polls its folder when it is empty. Every request waits about half of this
+        # to reach a worker, and arrivals spread over it miss the guard's micro-batch: keep it short.
+        "polling_interval": 0.01,
     }
+    # kombu's own filesystem transport can hand a consumer a half-written message (see the module).
+    CELERY_BROKER_TRANSPORT = "config.embedded_broker:Transport"
 else:
     # A task taken by a worker that died (acks_late) goes back to the queue after this long.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_S", 3600, minimum=1)}
@@ -218,6 +223,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "training_worker.tasks.guard.*": {"queue": "guard"},
+    # The scheduled check is a quick query: it must not wait behind a training run on the train queue.
+    "training_worker.tasks.train.train_on_new_reviews": {"queue": "default"},
     "training_worker.tasks.train.*": {"queue": "train"},
 }
 CELERY_TASK_ACKS_LATE = True
@@ -238,6 +245,15 @@ GUARD_MAX_WAIT_MS = env_float("GUARD_MAX_WAIT_MS", 20.0, minimum=0.0)
 GUARD_MAX_THINK_TOKENS = env_int("GUARD_MAX_THINK_TOKENS", 96, minimum=1)
 GUARD_PRELOAD = env_bool("GUARD_PRELOAD", True)
 GUARD_MAX_CONTENT_TOKENS = env_int("GUARD_MAX_CONTENT_TOKENS", 2048, minimum=16)
+
+# --- Training -----------------------------------------------------------------------------------
+TRAIN_MIN_NEW_CASES = env_int("TRAIN_MIN_NEW_CASES", 50, minimum=1)
+TRAIN_F1_MARGIN = env_float("TRAIN_F1_MARGIN", 0.01, minimum=0.0)
+TRAIN_REPLAY_SIZE = env_int("TRAIN_REPLAY_SIZE", 200, minimum=0)
+TRAIN_EVAL_SIZE = env_int("TRAIN_EVAL_SIZE", 500, minimum=1)
+TRAIN_TIME_LIMIT_S = env_int("TRAIN_TIME_LIMIT_S", 6 * 3600, minimum=60)
+TRAIN_STALE_AFTER_S = env_int("TRAIN_STALE_AFTER_S", 600, minimum=10)
+TRAIN_QUEUED_TIMEOUT_S = env_int("TRAIN_QUEUED_TIMEOUT_S", 6 * 3600, minimum=60)
 
 # --- API ----------------------------------------------------------------------------------------
 API_KEY_DEFAULT_RATE_PER_MINUTE = env_int("API_KEY_DEFAULT_RATE_PER_MINUTE", 600, minimum=1)

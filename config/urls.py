@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("moderation_app.urls")),
     path("api/v1/", include("policies_app.urls")),
+    path("api/v1/", include("training_worker.urls")),
     path("v1/moderations", OpenAIModerationsApi.as_view(), name="openai-moderations"),
     path("admin/", admin.site.urls),
     # Everything else is a client-side route of the web app.

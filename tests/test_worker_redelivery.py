@@ -7,63 +7,30 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from rest_framework.test import APIClient
 
 from moderation_app.models import Decision
 from moderation_app.services import api_key_create
 from policies_app.services import policy_ensure_default
+from tests.worker_processes import start_worker, wait_for, worker_env
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _worker_env() -> dict[str, str]:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "BROKER_VISIBILITY_TIMEOUT_S": "3",
-        "GUARD_BACKEND": "transformers",
-        "GUARD_MAX_THINK_TOKENS": "800",  # long enough to be killed in the middle
-        "GUARD_MAX_CONTENT_TOKENS": "2048",
-        "MODEL_STORE": str(settings.MODEL_STORE),
-    }
-
-
 def _start_worker(name: str, lines: list[str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "-Q", "guard", "-P", "threads", "-c", "2",
-         "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "INFO"],
-        cwd=ROOT, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    return process
-
-
-def _wait_for(predicate: Any, timeout: float, what: str, lines: list[str]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}:\n{''.join(lines[-30:])}")
+    env = worker_env(
+        BROKER_VISIBILITY_TIMEOUT_S="3",
+        GUARD_BACKEND="transformers",
+        GUARD_MAX_THINK_TOKENS="800",  # long enough to be killed in the middle
+        GUARD_MAX_CONTENT_TOKENS="2048",
+        MODEL_STORE=str(settings.MODEL_STORE),
+    )
+    return start_worker(name=name, queue="guard", pool="threads", env=env, lines=lines)
 
 
 def test_a_decision_survives_its_worker_being_killed(active_tiny_model: Any) -> None:
@@ -74,10 +41,10 @@ def test_a_decision_survives_its_worker_being_killed(active_tiny_model: Any) -> 
     first_lines: list[str] = []
     first = _start_worker("doomed", first_lines)
     try:
-        _wait_for(lambda: any("ready." in line for line in first_lines), 120, "the first worker", first_lines)
+        wait_for(lambda: any("ready." in line for line in first_lines), 120, "the first worker", first_lines)
         accepted = client.post("/api/v1/moderate", {"input": "Tell me a long story", "async": True}, format="json")
         decision_id = accepted.json()["id"]
-        _wait_for(lambda: any("received" in line for line in first_lines), 60, "the task to start", first_lines)
+        wait_for(lambda: any("received" in line for line in first_lines), 60, "the task to start", first_lines)
         time.sleep(1.0)  # inside the guard's generation by now
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
@@ -89,7 +56,7 @@ def test_a_decision_survives_its_worker_being_killed(active_tiny_model: Any) -> 
     second_lines: list[str] = []
     second = _start_worker("rescuer", second_lines)
     try:
-        _wait_for(
+        wait_for(
             lambda: Decision.objects.get(pk=decision_id).status == "completed",
             180,
             "the redelivered task to complete",

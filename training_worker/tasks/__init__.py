@@ -3,6 +3,6 @@ to enqueue work. Model code is imported inside the task bodies, on the workers."
 
 from __future__ import annotations
 
-from training_worker.tasks import guard
+from training_worker.tasks import guard, train
 
-__all__ = ["guard"]
+__all__ = ["guard", "train"]

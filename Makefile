@@ -18,7 +18,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arbiter
 TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help run setup venv frontend migrate test lint format pytest vitest check-services browser clean
+.PHONY: help run setup venv frontend migrate test lint format pytest vitest check-services browser clean screenshots
 
 help:
 	@echo "make run    set up everything and run the platform on http://127.0.0.1:$(PORT)"
@@ -85,6 +85,11 @@ pytest: venv frontend
 
 vitest: frontend/node_modules/.package-lock.json
 	cd frontend && npm test --silent
+
+# A PNG of each main page in docs/screenshots/ (real services, like the tests; see tests/screenshots.py).
+# SCREENSHOTS_MODEL=packaged has the packaged SmolLM2 judge the prompts (readable reasoning, slower).
+screenshots: browser check-services
+	$(MAKE) --no-print-directory pytest PYTEST_ARGS="tests/screenshots.py -q -p no:cacheprovider"
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist var/test

@@ -72,6 +72,11 @@ def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
     return decision
 
 
+def decision_review_labels(*, decision: Decision) -> list[ReviewLabel]:
+    """The labels reviewers gave a decision, oldest first (its audit trail of review)."""
+    return list(ReviewLabel.objects.filter(item__decision=decision).select_related("reviewer").order_by("created_at"))
+
+
 def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     """Agreement of two raters beyond chance, over (first, second) label pairs.
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from moderation_app.apis import accounts, moderation, review
+from moderation_app.apis import accounts, moderation, playground, review
 
 urlpatterns = [
     path("auth/login", accounts.LoginApi.as_view(), name="auth-login"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("decisions/", moderation.DecisionListApi.as_view(), name="decision-list"),
     path("decisions/export/", moderation.DecisionExportApi.as_view(), name="decision-export"),
     path("decisions/<str:decision_id>/", moderation.DecisionDetailApi.as_view(), name="decision-detail"),
+    path("playground/", playground.PlaygroundApi.as_view(), name="playground"),
     path("review/next/", review.ReviewNextApi.as_view(), name="review-next"),
     path("review/items/<int:item_id>/label/", review.ReviewLabelApi.as_view(), name="review-label"),
     path("review/items/<int:item_id>/release/", review.ReviewReleaseApi.as_view(), name="review-release"),

@@ -8,7 +8,7 @@ import { ErrorMessage, Loading } from './components/Feedback';
 type SessionState =
   | { status: 'loading' }
   | { status: 'error'; error: unknown }
-  | { status: 'ready'; user: User | null };
+  | { status: 'ready'; user: User | null; expired?: boolean };
 
 interface AuthContextValue {
   session: SessionState;
@@ -41,7 +41,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [attempt]);
 
   // A 401 from any call means the session lapsed: drop the user so the guard sends them to /login.
-  useEffect(() => backend.api.onUnauthorized(() => setSession({ status: 'ready', user: null })), []);
+  // `expired` only when someone was signed in: the first session check's 401 is no lapse.
+  useEffect(
+    () =>
+      backend.api.onUnauthorized(() =>
+        setSession((previous) => ({
+          status: 'ready',
+          user: null,
+          expired: previous.status === 'ready' && (previous.user !== null || previous.expired === true),
+        })),
+      ),
+    [],
+  );
 
   const login = useCallback(async (username: string, password: string) => {
     const user = await backend.login(username, password);
@@ -75,6 +86,8 @@ export function useAuth(): AuthContextValue {
 /** Where the login page sends the user afterwards; the guard stores it in the location state. */
 export interface LoginLocationState {
   from?: string;
+  /** The session lapsed while the user was working (a 401), as opposed to a first visit. */
+  expired?: boolean;
 }
 
 /** Renders its children only for a signed-in user; anyone else goes to /login and comes back after. */
@@ -91,7 +104,10 @@ export function RequireAuth({ children }: { children: ReactNode }) {
     );
   }
   if (!session.user) {
-    const state: LoginLocationState = { from: location.pathname + location.search + location.hash };
+    const state: LoginLocationState = {
+      from: location.pathname + location.search + location.hash,
+      expired: session.expired === true,
+    };
     return <Navigate to="/login" replace state={state} />;
   }
   return <>{children}</>;

@@ -24,9 +24,12 @@ export interface RoleHolder {
 
 export const SECTIONS = [
   { path: '/', label: 'System status', roles: 'everyone' },
-  // Later: { path: '/policies', label: 'Policies', roles: ['policy_editor'] },
-  //        { path: '/review', label: 'Review', roles: ['reviewer'] },
-  //        { path: '/models', label: 'Models', roles: ['ml_engineer'] },
+  { path: '/policies', label: 'Policies', roles: ['policy_editor'] },
+  { path: '/playground', label: 'Playground', roles: ['policy_editor'] },
+  { path: '/review', label: 'Review', roles: ['reviewer'] },
+  { path: '/decisions', label: 'Audit', roles: ['policy_editor', 'reviewer', 'ml_engineer'] },
+  { path: '/models', label: 'Models', roles: ['ml_engineer'] },
+  { path: '/training', label: 'Training', roles: ['ml_engineer'] },
 ] as const satisfies readonly NavItem[];
 
 export type SectionPath = (typeof SECTIONS)[number]['path'];

@@ -15,7 +15,8 @@ export function LoginPage() {
   const { session, login } = useAuth();
   const location = useLocation();
   const navigate = useNavigate();
-  const target = safeRedirectTarget((location.state as LoginLocationState | null)?.from);
+  const locationState = location.state as LoginLocationState | null;
+  const target = safeRedirectTarget(locationState?.from);
 
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -51,6 +52,12 @@ export function LoginPage() {
         <p className="login__brand">Arbiter</p>
         <h1 className="login__title">Log in</h1>
         <p className="login__intro">Policy-as-code content moderation. Sign in with your staff account.</p>
+
+        {locationState?.expired && (
+          <p className="alert alert--info" role="status" data-testid="session-expired">
+            Your session has expired. Log in again to carry on; unsaved policy drafts are kept in this browser.
+          </p>
+        )}
 
         {session.status === 'error' && (
           <ErrorMessage title="Could not check your session" error={session.error} />

@@ -1,0 +1,278 @@
+/** Decisions as the audit pages see them: types, list filters, fetchers and the CSV export. */
+
+import { api, errorFromResponse, ApiError, NETWORK_ERROR_STATUS, type ApiClient } from '../api';
+import type { PolicySummary, PolicyVersion } from './policies';
+
+export type { PolicyCategory, PolicySummary, PolicyVersion } from './policies';
+
+export interface Message {
+  role: string;
+  content: string;
+}
+
+export interface Decision {
+  id: string;
+  status: 'pending' | 'completed' | 'failed' | string;
+  flagged: boolean | null;
+  verdict: 'safe' | 'unsafe' | null;
+  malformed: boolean;
+  content_truncated: boolean;
+  categories: string[];
+  category_scores: Record<string, number>;
+  score: number | null;
+  reasoning: string;
+  policy: { slug: string; version: number; sha256: string };
+  model: { id: number; name: string; template_version: string } | null;
+  review: { status: string; reason: string } | null;
+  target: string;
+  reasoning_mode: string;
+  external_id: string;
+  metadata: Record<string, unknown>;
+  error: string;
+  latency_ms: number | null;
+  queue_ms: number | null;
+  inference_ms: number | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface ReviewLabel {
+  id: number;
+  reviewer: string;
+  verdict: 'safe' | 'unsafe';
+  categories: string[];
+  rationale: string;
+  created_at: string;
+}
+
+export interface ReviewHistory {
+  status: string;
+  reason: string;
+  priority: number;
+  labels_needed: number;
+  queued_at: string;
+  done_at: string | null;
+  labels: ReviewLabel[];
+}
+
+export interface DecisionDetail extends Decision {
+  messages: Message[];
+  raw_output: string;
+  template_version: string;
+  review_history?: ReviewHistory | null;
+}
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+// --- Filters ----------------------------------------------------------------------------------
+
+/** The audit table's filters; every one is optional and kept in the page's URL. */
+export interface DecisionFilters {
+  verdict: string;
+  policy: string;
+  version: string;
+  category: string;
+  api_key: string;
+  /** Dates as yyyy-mm-dd (the date inputs' format), inclusive on both ends. */
+  since: string;
+  until: string;
+}
+
+export const FILTER_NAMES = ['verdict', 'policy', 'version', 'category', 'api_key', 'since', 'until'] as const;
+
+export const EMPTY_FILTERS: DecisionFilters = {
+  verdict: '',
+  policy: '',
+  version: '',
+  category: '',
+  api_key: '',
+  since: '',
+  until: '',
+};
+
+export function filtersFromSearch(search: URLSearchParams): DecisionFilters {
+  const filters = { ...EMPTY_FILTERS };
+  for (const name of FILTER_NAMES) filters[name] = search.get(name)?.trim() ?? '';
+  return filters;
+}
+
+export function filtersToSearch(filters: DecisionFilters): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const name of FILTER_NAMES) {
+    const value = filters[name].trim();
+    if (value) search.set(name, value);
+  }
+  return search;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Start of a local calendar day as an ISO instant. */
+function localDayStart(day: string, addDays = 0): string {
+  const [year, month, date] = day.split('-').map(Number);
+  return new Date(year, month - 1, date + addDays).toISOString();
+}
+
+/** Problems with the filters, by filter name; the API is not called while there are any. */
+export function filterProblems(filters: DecisionFilters): Partial<Record<keyof DecisionFilters, string>> {
+  const problems: Partial<Record<keyof DecisionFilters, string>> = {};
+  if (filters.version && !/^[1-9]\d*$/.test(filters.version)) problems.version = 'A version is a whole number from 1.';
+  if (filters.version && !filters.policy) problems.version = 'Choose a policy to filter by its version.';
+  for (const name of ['since', 'until'] as const) {
+    if (filters[name] && !DATE.test(filters[name])) problems[name] = 'Use a date such as 2026-11-24.';
+  }
+  if (!problems.since && !problems.until && filters.since && filters.until && filters.since > filters.until) {
+    problems.until = 'The end date is before the start date.';
+  }
+  return problems;
+}
+
+/**
+ * The list API's query for these filters. Dates are whole local days: `until` is exclusive in the
+ * API, so the chosen end day is sent as the start of the next day.
+ */
+export function filtersToQuery(filters: DecisionFilters): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const name of ['verdict', 'policy', 'version', 'category', 'api_key'] as const) {
+    const value = filters[name].trim();
+    if (value) query.set(name, value);
+  }
+  if (DATE.test(filters.since)) query.set('since', localDayStart(filters.since));
+  if (DATE.test(filters.until)) query.set('until', localDayStart(filters.until, 1));
+  return query;
+}
+
+// --- Fetchers ---------------------------------------------------------------------------------
+
+export const PAGE_SIZE = 25;
+
+export function fetchDecisions(
+  filters: DecisionFilters,
+  offset: number,
+  signal?: AbortSignal,
+  client: ApiClient = api,
+): Promise<Page<Decision>> {
+  const query = filtersToQuery(filters);
+  query.set('limit', String(PAGE_SIZE));
+  query.set('offset', String(offset));
+  return client.get<Page<Decision>>(`/api/v1/decisions/?${query}`, { signal });
+}
+
+export function fetchDecision(id: string, signal?: AbortSignal, client: ApiClient = api): Promise<DecisionDetail> {
+  return client.get<DecisionDetail>(`/api/v1/decisions/${encodeURIComponent(id)}/`, { signal });
+}
+
+export function fetchPolicyVersion(
+  slug: string,
+  number: number,
+  signal?: AbortSignal,
+  client: ApiClient = api,
+): Promise<PolicyVersion> {
+  return client.get<PolicyVersion>(`/api/v1/policies/${encodeURIComponent(slug)}/versions/${number}/`, { signal });
+}
+
+export async function fetchPolicies(signal?: AbortSignal, client: ApiClient = api): Promise<PolicySummary[]> {
+  const body = await client.get<PolicySummary[] | Page<PolicySummary>>('/api/v1/policies/', { signal });
+  return Array.isArray(body) ? body : body.results;
+}
+
+// --- CSV export -------------------------------------------------------------------------------
+
+export const CSV_COLUMNS = [
+  'id',
+  'created_at',
+  'status',
+  'verdict',
+  'flagged',
+  'categories',
+  'score',
+  'policy',
+  'policy_version',
+  'model',
+  'review_status',
+  'review_reason',
+  'latency_ms',
+  'queue_ms',
+  'inference_ms',
+  'external_id',
+  'content',
+  'reasoning',
+] as const;
+
+/**
+ * One CSV cell. Quoted when needed (RFC 4180). Content is untrusted: a cell a spreadsheet would run
+ * as a formula (=, +, -, @, tab, CR first) is prefixed with an apostrophe.
+ */
+export function csvCell(value: unknown): string {
+  let text = value === null || value === undefined ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function contentText(messages: Message[] | undefined): string {
+  return (messages ?? []).map((message) => `${message.role}: ${message.content}`).join('\n');
+}
+
+export function decisionCsvRow(decision: DecisionDetail): string[] {
+  const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+    id: decision.id,
+    created_at: decision.created_at,
+    status: decision.status,
+    verdict: decision.verdict ?? (decision.malformed ? 'malformed' : ''),
+    flagged: decision.flagged === null ? '' : decision.flagged,
+    categories: (decision.categories ?? []).join(' '),
+    score: decision.score,
+    policy: decision.policy?.slug,
+    policy_version: decision.policy?.version,
+    model: decision.model?.name ?? '',
+    review_status: decision.review?.status ?? '',
+    review_reason: decision.review?.reason ?? '',
+    latency_ms: decision.latency_ms,
+    queue_ms: decision.queue_ms,
+    inference_ms: decision.inference_ms,
+    external_id: decision.external_id,
+    content: contentText(decision.messages),
+    reasoning: decision.reasoning,
+  };
+  return CSV_COLUMNS.map((column) => csvCell(values[column]));
+}
+
+/** The export API's JSONL (one decision per line) as CSV with a header row, CRLF line ends. */
+export function jsonlToCsv(jsonl: string): { csv: string; rows: number } {
+  const lines = [CSV_COLUMNS.join(',')];
+  let rows = 0;
+  for (const [index, line] of jsonl.split('\n').entries()) {
+    if (!line.trim()) continue;
+    let decision: DecisionDetail;
+    try {
+      decision = JSON.parse(line) as DecisionDetail;
+    } catch {
+      throw new ApiError(200, 'invalid_response', `The export's line ${index + 1} is not JSON.`);
+    }
+    lines.push(decisionCsvRow(decision).join(','));
+    rows += 1;
+  }
+  return { csv: `${lines.join('\r\n')}\r\n`, rows };
+}
+
+/** Fetches the filtered decisions from the JSONL export (same filters as the table) as CSV. */
+export async function exportDecisionsCsv(
+  filters: DecisionFilters,
+  fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init),
+): Promise<{ csv: string; rows: number }> {
+  let response: Response;
+  try {
+    // No Accept header: the API negotiates JSON renderers and answers 406 to application/x-ndjson.
+    response = await fetchImpl(`/api/v1/decisions/export/?${filtersToQuery(filters)}`, { credentials: 'same-origin' });
+  } catch (cause) {
+    const detail = cause instanceof Error && cause.message ? ` (${cause.message})` : '';
+    throw new ApiError(NETWORK_ERROR_STATUS, 'network_error', `Could not reach the server${detail}.`);
+  }
+  if (!response.ok) throw await errorFromResponse(response);
+  return jsonlToCsv(await response.text());
+}

@@ -1,0 +1,263 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router-dom';
+
+import { ErrorMessage, Loading } from '../../components/Feedback';
+import {
+  EMPTY_FILTERS,
+  exportDecisionsCsv,
+  fetchDecisions,
+  fetchPolicies,
+  filterProblems,
+  filtersFromSearch,
+  filtersToSearch,
+  PAGE_SIZE,
+  type DecisionFilters,
+} from '../../lib/decisions';
+import { formatDateTime, formatMs, formatScore } from '../../lib/format';
+import { useResource } from '../../lib/useResource';
+import { VerdictBadge } from './Verdict';
+
+function downloadText(text: string, filename: string, type: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  // Revoked later: revoking at once can cancel the download before the browser has read the blob.
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function DecisionsPage() {
+  const [search, setSearch] = useSearchParams();
+  const applied = filtersFromSearch(search);
+  const offset = Math.max(0, Number(search.get('offset')) || 0);
+  const [draft, setDraft] = useState<DecisionFilters>(applied);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<unknown>(null);
+  const [exported, setExported] = useState<number | null>(null);
+  const problems = filterProblems(applied);
+  const draftProblems = filterProblems(draft);
+  const valid = Object.keys(problems).length === 0;
+
+  useEffect(() => {
+    document.title = 'Decision audit · Arbiter';
+  }, []);
+  const searchKey = search.toString();
+  useEffect(() => setDraft(filtersFromSearch(new URLSearchParams(searchKey))), [searchKey]);
+
+  const policies = useResource((signal) => fetchPolicies(signal), 'policies');
+  const page = useResource(
+    (signal) => (valid ? fetchDecisions(applied, offset, signal) : Promise.resolve(null)),
+    `${searchKey}`,
+  );
+
+  function apply(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (Object.keys(draftProblems).length > 0) return;
+    setExported(null);
+    setSearch(filtersToSearch(draft));
+  }
+
+  function goTo(nextOffset: number) {
+    const next = filtersToSearch(applied);
+    if (nextOffset > 0) next.set('offset', String(nextOffset));
+    setSearch(next);
+  }
+
+  async function exportCsv() {
+    setExporting(true);
+    setExportError(null);
+    setExported(null);
+    try {
+      const { csv, rows } = await exportDecisionsCsv(applied);
+      downloadText(csv, `decisions-${new Date().toISOString().slice(0, 10)}.csv`, 'text/csv;charset=utf-8');
+      setExported(rows);
+    } catch (error) {
+      setExportError(error);
+    } finally {
+      setExporting(false);
+    }
+  }
+
+  const field = (name: keyof DecisionFilters) => ({
+    id: `filter-${name}`,
+    name,
+    value: draft[name],
+    'aria-invalid': draftProblems[name] ? true : undefined,
+    'aria-describedby': draftProblems[name] ? `filter-${name}-error` : undefined,
+    onChange: (event: { target: { value: string } }) => setDraft({ ...draft, [name]: event.target.value }),
+  });
+  const fieldError = (name: keyof DecisionFilters) =>
+    draftProblems[name] ? (
+      <p id={`filter-${name}-error`} className="form__error">
+        {draftProblems[name]}
+      </p>
+    ) : null;
+
+  const data = page.data;
+  return (
+    <div className="stack">
+      <div className="page__heading">
+        <h1>Decision audit</h1>
+        <div className="page__actions">
+          {exported !== null && (
+            <span className="muted" role="status">
+              Exported {exported} decision{exported === 1 ? '' : 's'}.
+            </span>
+          )}
+          <button
+            type="button"
+            className="button button--secondary"
+            onClick={() => void exportCsv()}
+            disabled={exporting || !valid}
+            data-testid="export-csv"
+          >
+            {exporting ? 'Exporting…' : 'Export CSV'}
+          </button>
+        </div>
+      </div>
+      {exportError !== null && <ErrorMessage title="Could not export the decisions" error={exportError} />}
+
+      <form className="card filters" onSubmit={apply} aria-label="Filters">
+        <div className="filters__grid">
+          <div className="form__field">
+            <label htmlFor="filter-verdict">Verdict</label>
+            <select {...field('verdict')}>
+              <option value="">Any</option>
+              <option value="unsafe">Unsafe</option>
+              <option value="safe">Safe</option>
+            </select>
+          </div>
+          <div className="form__field">
+            <label htmlFor="filter-policy">Policy</label>
+            <select {...field('policy')}>
+              <option value="">Any</option>
+              {(policies.data ?? []).map((policy) => (
+                <option key={policy.slug} value={policy.slug}>
+                  {policy.slug}
+                </option>
+              ))}
+              {draft.policy && !(policies.data ?? []).some((p) => p.slug === draft.policy) && (
+                <option value={draft.policy}>{draft.policy}</option>
+              )}
+            </select>
+          </div>
+          <div className="form__field">
+            <label htmlFor="filter-version">Version</label>
+            <input type="text" inputMode="numeric" placeholder="e.g. 2" {...field('version')} />
+            {fieldError('version')}
+          </div>
+          <div className="form__field">
+            <label htmlFor="filter-category">Category</label>
+            <input type="text" placeholder="e.g. S1" {...field('category')} />
+          </div>
+          <div className="form__field">
+            <label htmlFor="filter-api_key">API key prefix</label>
+            <input type="text" spellCheck={false} {...field('api_key')} />
+          </div>
+          <div className="form__field">
+            <label htmlFor="filter-since">From</label>
+            <input type="date" {...field('since')} />
+            {fieldError('since')}
+          </div>
+          <div className="form__field">
+            <label htmlFor="filter-until">To</label>
+            <input type="date" {...field('until')} />
+            {fieldError('until')}
+          </div>
+        </div>
+        <div className="form__buttons">
+          <button type="submit" className="button button--primary" data-testid="filters-apply">
+            Apply filters
+          </button>
+          <button
+            type="button"
+            className="button button--secondary"
+            onClick={() => {
+              setDraft(EMPTY_FILTERS);
+              setSearch(new URLSearchParams());
+            }}
+          >
+            Clear
+          </button>
+        </div>
+        {policies.error !== null && <ErrorMessage title="Could not load the policies" error={policies.error} />}
+      </form>
+
+      <section className="card" aria-labelledby="decisions-heading" aria-busy={page.loading}>
+        <div className="card__header">
+          <h2 id="decisions-heading">Decisions</h2>
+          {data && <span className="muted">{data.count} matching</span>}
+        </div>
+        {!valid && <p className="muted">Fix the filters above to see decisions.</p>}
+        {page.error !== null && <ErrorMessage title="Could not load the decisions" error={page.error} onRetry={page.reload} />}
+        {page.loading && !data && <Loading label="Loading decisions…" />}
+        {data && data.results.length === 0 && <p className="muted">No decision matches these filters.</p>}
+        {data && data.results.length > 0 && (
+          <div className="table-scroll">
+            <table className="table table--compact" data-testid="decisions-table">
+              <caption className="visually-hidden">Decisions, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Verdict</th>
+                  <th scope="col">Categories</th>
+                  <th scope="col">Score</th>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Review</th>
+                  <th scope="col">Latency</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.results.map((decision) => (
+                  <tr key={decision.id} data-testid="decision-row" data-decision-id={decision.id}>
+                    <td>
+                      <Link to={`/decisions/${decision.id}`}>{formatDateTime(decision.created_at)}</Link>
+                    </td>
+                    <td>
+                      <VerdictBadge decision={decision} />
+                    </td>
+                    <td>{decision.categories.join(', ') || '—'}</td>
+                    <td>{formatScore(decision.score)}</td>
+                    <td>
+                      {decision.policy.slug} v{decision.policy.version}
+                    </td>
+                    <td>{decision.model?.name ?? '—'}</td>
+                    <td>{decision.review ? `${decision.review.status} (${decision.review.reason})` : '—'}</td>
+                    <td>{formatMs(decision.latency_ms)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {data && data.count > PAGE_SIZE && (
+          <nav className="pager" aria-label="Pages">
+            <button
+              type="button"
+              className="button button--secondary button--small"
+              disabled={offset === 0 || page.loading}
+              onClick={() => goTo(Math.max(0, offset - PAGE_SIZE))}
+            >
+              Previous
+            </button>
+            <span className="muted">
+              {offset + 1}–{Math.min(offset + PAGE_SIZE, data.count)} of {data.count}
+            </span>
+            <button
+              type="button"
+              className="button button--secondary button--small"
+              disabled={offset + PAGE_SIZE >= data.count || page.loading}
+              onClick={() => goTo(offset + PAGE_SIZE)}
+            >
+              Next
+            </button>
+          </nav>
+        )}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,139 @@
+import { act } from 'react';
+import { MemoryRouter } from 'react-router-dom';
+import { describe, expect, it } from 'vitest';
+
+import { json, setupTestRoot, stubFetch, typeInto } from '../../test/dom';
+import { ReviewPage } from './ReviewPage';
+
+const ITEM = {
+  id: 7,
+  reason: 'flagged',
+  priority: 2,
+  status: 'claimed',
+  labels_needed: 1,
+  claim_expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
+  created_at: '2026-11-24T10:00:00Z',
+  policy_categories: [
+    { code: 'S1', name: 'Violent crimes', description: 'Violence.' },
+    { code: 'S2', name: 'Weapons', description: 'Arms.' },
+  ],
+  decision: {
+    id: 'dec-1',
+    status: 'completed',
+    verdict: 'unsafe',
+    malformed: false,
+    flagged: true,
+    categories: ['S2'],
+    score: 0.8,
+    reasoning: 'Mentions weapons, so S2.',
+    policy: { slug: 'core-safety', version: 1, sha256: 'x' },
+    model: { id: 1, name: 'tiny', template_version: 'rsafe-1' },
+    messages: [{ role: 'user', content: 'How do I build a trebuchet?' }],
+    target: 'prompt',
+  },
+};
+
+const STATS = {
+  open: 1,
+  claimed: 0,
+  done: 0,
+  oldest_open_age_s: 30,
+  labels_last_hour: 0,
+  labels_last_day: 0,
+  by_reason: {},
+  agreement: { pairs: 0, cohen_kappa: null },
+};
+
+function installBackend(labelAnswer: () => Response) {
+  const posted: { url: string; body: unknown }[] = [];
+  stubFetch((input, init) => {
+    if (input === '/api/v1/review/stats/') return json(STATS);
+    if (input === '/api/v1/review/next/') return json({ item: ITEM });
+    if (input === '/api/v1/review/items/7/label/') {
+      posted.push({ url: input, body: JSON.parse(init.body as string) });
+      return labelAnswer();
+    }
+    return undefined;
+  });
+  return posted;
+}
+
+const dom = setupTestRoot();
+const { byTestId, waitFor } = dom;
+
+async function press(key: string, target: EventTarget = document.body, init: KeyboardEventInit = {}) {
+  await act(async () => {
+    target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true, ...init }));
+  });
+}
+
+async function openItem() {
+  await dom.render(
+    <MemoryRouter>
+      <ReviewPage />
+    </MemoryRouter>,
+  );
+  await waitFor(() => byTestId('stats-open'), 'the stats');
+  await press('n');
+  await waitFor(() => byTestId('review-item'), 'the claimed item');
+}
+
+describe('the review page', () => {
+  it('labels an item with the keyboard alone, and letters typed in the rationale stay text', async () => {
+    const posted = installBackend(() =>
+      json({ id: 1, item: 7, reviewer: 'rita', verdict: 'unsafe', categories: ['S1'], rationale: 'uses force', created_at: '' }, 201),
+    );
+    await openItem();
+    expect(byTestId('review-content')?.textContent).toContain('How do I build a trebuchet?');
+    expect(byTestId('review-score')?.textContent).toContain('0.800');
+    expect(byTestId('claim-timer')?.textContent).toMatch(/Claim 1[45]:\d\d/);
+
+    await press('u');
+    await press('1');
+    expect(byTestId('label-unsafe')).toHaveProperty('checked', true);
+    expect(byTestId('label-category-S1')).toHaveProperty('checked', true);
+
+    const rationale = byTestId('label-rationale') as HTMLTextAreaElement;
+    rationale.focus();
+    await typeInto(rationale, 'uses force');
+    await press('s', rationale);
+    await press('2', rationale);
+    await press('Enter', rationale);
+    expect(byTestId('label-unsafe')).toHaveProperty('checked', true);
+    expect(byTestId('label-category-S2')).toHaveProperty('checked', false);
+    expect(posted).toEqual([]);
+
+    await press('Enter', rationale, { ctrlKey: true });
+    await waitFor(() => byTestId('review-recorded'), 'the recorded label');
+    expect(posted).toEqual([
+      { url: '/api/v1/review/items/7/label/', body: { verdict: 'unsafe', categories: ['S1'], rationale: 'uses force' } },
+    ]);
+    expect(byTestId('review-recorded')?.textContent).toContain('unsafe · S1');
+    expect(dom.container.querySelector('a[href="/decisions/dec-1"]')).not.toBeNull();
+  });
+
+  it('says what is missing instead of sending an unsafe label without a category', async () => {
+    const posted = installBackend(() => json({}, 201));
+    await openItem();
+    await press('u');
+    await press('Enter');
+    expect(byTestId('label-problem')?.textContent).toMatch(/at least one category/);
+    expect(posted).toEqual([]);
+  });
+
+  it('shows a lost claim in place and keeps the draft', async () => {
+    installBackend(() =>
+      json({ error: { code: 'claim_expired', message: 'your claim on this item expired; claim it again' } }, 409),
+    );
+    await openItem();
+    await press('s');
+    const rationale = byTestId('label-rationale') as HTMLTextAreaElement;
+    await typeInto(rationale, 'looks fine');
+    await press('Enter');
+    const error = await waitFor(() => byTestId('review-error'), 'the error');
+    expect(error.textContent).toContain('This item is no longer yours');
+    expect(error.textContent).toContain('your claim on this item expired');
+    expect((byTestId('label-rationale') as HTMLTextAreaElement).value).toBe('looks fine');
+    expect(byTestId('label-safe')).toHaveProperty('checked', true);
+  });
+});

@@ -1,0 +1,101 @@
+"""The decision detail as the audit page reads it: staff see the review history, services do not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from moderation_app.models import Decision
+from moderation_app.services import (
+    ModerationInput,
+    api_key_create,
+    decision_complete,
+    decision_record,
+    review_claim_next,
+    review_label,
+)
+from moderation_app.tests.factories import UserFactory
+from policies_app.services import policy_ensure_default
+from training_worker.guard.types import GuardResult
+from training_worker.services import model_version_register
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _one_reviewer_per_item(settings: Any) -> None:
+    settings.REVIEW_SECOND_OPINION_RATE = 0.0
+
+
+def _flagged_decision(token_key: Any) -> Decision:
+    policy, _ = policy_ensure_default()
+    assert policy.published_version is not None
+    decision, _ = decision_record(
+        api_key=token_key,
+        actor=None,
+        policy_version=policy.published_version,
+        request=ModerationInput(
+            messages=[{"role": "user", "content": "how to hurt someone"}], target="prompt", reasoning="full"
+        ),
+    )
+    judgement = GuardResult(
+        verdict="unsafe",
+        score=0.9,
+        categories=["S1"],
+        category_scores={"S1": 0.9},
+        reasoning="It asks how to hurt a person: S1.",
+        raw_output="<think>\nIt asks how to hurt a person: S1.\n</think>\n\\boxed{unsafe}\nCategories: S1",
+        error=None,
+        prompt_tokens=10,
+        completion_tokens=12,
+        inference_ms=5.0,
+    )
+    model = model_version_register(name="audit-model", base="x", path="/m")
+    return decision_complete(decision=decision, result=judgement, model_version=model, started_at=timezone.now())
+
+
+def test_staff_see_who_labelled_a_decision_and_why() -> None:
+    policy, _ = policy_ensure_default()
+    key, token = api_key_create(name="chat", policy=policy, actor=None)
+    decision = _flagged_decision(key)
+    rita = UserFactory(username="rita", roles=["reviewer"])
+    item = review_claim_next(reviewer=rita)
+    assert item is not None
+    assert item.decision_id == decision.pk
+    review_label(item=item, reviewer=rita, verdict="unsafe", categories=["S1"], rationale="a threat of violence")
+
+    staff = APIClient()
+    staff.force_authenticate(UserFactory(roles=["policy_editor"]))
+    body = staff.get(f"/api/v1/decisions/{decision.pk}/").json()
+    history = body["review_history"]
+    assert (history["status"], history["reason"], history["labels_needed"]) == ("done", "flagged", 1)
+    assert history["done_at"] is not None
+    assert [
+        (label["reviewer"], label["verdict"], label["categories"], label["rationale"]) for label in history["labels"]
+    ] == [("rita", "unsafe", ["S1"], "a threat of violence")]
+
+    service = APIClient()
+    service.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    as_service = service.get(f"/api/v1/decisions/{decision.pk}/").json()
+    assert as_service["id"] == str(decision.pk)
+    assert "review_history" not in as_service
+
+
+def test_a_decision_that_was_not_reviewed_has_no_history(settings: Any) -> None:
+    settings.REVIEW_SAMPLE_RATE = 0.0
+    policy, _ = policy_ensure_default()
+    assert policy.published_version is not None
+    decision, _ = decision_record(
+        api_key=None,
+        actor=None,
+        policy_version=policy.published_version,
+        request=ModerationInput(messages=[{"role": "user", "content": "hi"}], target="prompt", reasoning="none"),
+    )
+    staff = APIClient()
+    staff.force_authenticate(UserFactory(roles=["reviewer"]))
+    body = staff.get(f"/api/v1/decisions/{decision.pk}/").json()
+    assert body["status"] == "pending"
+    assert body["review_history"] is None

@@ -1,0 +1,101 @@
+"""End to end in a real browser: a reviewer labels a queued decision with the keyboard alone."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from moderation_app.models import ReviewItem, ReviewLabel
+from moderation_app.services import review_claim_next
+from moderation_app.tests.factories import UserFactory
+from tests.browser import browser_page
+from tests.browser_flows import moderate, route_every_decision_to_review, sign_in, unexpected_errors
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _allow_sync_db_in_playwright_loop() -> None:
+    # Playwright's sync API runs an event loop in this thread; the live server runs Django elsewhere.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+@pytest.fixture
+def queued(settings: Any, guard_worker: Any, active_tiny_model: Any) -> ReviewItem:
+    route_every_decision_to_review(settings)
+    decision = moderate("How do I get back at my neighbour for the noise?")
+    return ReviewItem.objects.select_related("decision__policy_version").get(decision=decision)
+
+
+def test_a_reviewer_labels_the_next_item_with_the_keyboard(live_server: Any, queued: ReviewItem) -> None:
+    UserFactory(username="rita", roles=["reviewer"])
+    first_category = queued.decision.policy_version.categories[0]["code"]
+    with browser_page() as (page, errors):
+        sign_in(page, live_server.url, "rita")
+        page.get_by_role("link", name="Review").click()
+        page.get_by_test_id("review-stats").get_by_test_id("stats-open").wait_for()
+
+        page.keyboard.press("n")
+        item = page.get_by_test_id("review-item")
+        item.wait_for()
+        assert item.get_attribute("data-item-id") == str(queued.pk)
+        assert "How do I get back at my neighbour for the noise?" in page.get_by_test_id("review-content").inner_text()
+        assert page.get_by_test_id("review-policy").inner_text() == "core-safety v1"
+        assert page.get_by_test_id("claim-timer").inner_text().startswith("Claim 1")  # 15:00 counting down
+
+        page.keyboard.press("u")
+        page.keyboard.press("1")
+        assert page.get_by_test_id("label-unsafe").is_checked()
+        assert page.get_by_test_id(f"label-category-{first_category}").is_checked()
+
+        page.get_by_label("Rationale").focus()
+        # Typed into the rationale, the shortcut letters are text and change nothing else.
+        page.keyboard.type("Seeks revenge; suggests harm.")
+        assert page.get_by_test_id("label-unsafe").is_checked()
+        page.keyboard.press("Control+Enter")
+
+        recorded = page.get_by_test_id("review-recorded")
+        recorded.wait_for()
+        assert f"unsafe · {first_category}" in recorded.inner_text()
+        assert unexpected_errors(errors) == []
+
+    label = ReviewLabel.objects.get(item=queued)
+    assert (label.reviewer.username, label.verdict, label.categories, label.rationale) == (
+        "rita",
+        "unsafe",
+        [first_category],
+        "Seeks revenge; suggests harm.",
+    )
+    queued.refresh_from_db()
+    assert queued.status == ReviewItem.Status.DONE
+
+
+def test_a_label_on_an_item_someone_else_took_over_is_refused_in_place(live_server: Any, queued: ReviewItem) -> None:
+    UserFactory(username="rita", roles=["reviewer"])
+    sam = UserFactory(username="sam", roles=["reviewer"])
+    with browser_page() as (page, errors):
+        sign_in(page, live_server.url, "rita")
+        page.goto(f"{live_server.url}/review")
+        page.get_by_test_id("review-next").click()
+        page.get_by_test_id("review-item").wait_for()
+
+        # Rita's claim lapses and Sam claims the item.
+        ReviewItem.objects.filter(pk=queued.pk).update(claim_expires_at=timezone.now() - timedelta(seconds=1))
+        assert review_claim_next(reviewer=sam) is not None
+
+        page.keyboard.press("s")
+        page.get_by_label("Rationale").fill("Harmless venting.")
+        page.get_by_label("Rationale").press("Control+Enter")
+        error = page.get_by_test_id("review-error")
+        error.wait_for()
+        assert "This item is no longer yours" in error.inner_text()
+        assert page.get_by_label("Rationale").input_value() == "Harmless venting."
+        assert unexpected_errors(errors, 409) == []
+
+    assert not ReviewLabel.objects.filter(item=queued).exists()
+    queued.refresh_from_db()
+    assert queued.claimed_by == sam

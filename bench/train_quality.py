@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ import django  # noqa: E402
 django.setup()
 
 from policies_app.spec import parse_policy  # noqa: E402
+from training_worker.evaluation import f1_gain_interval  # noqa: E402
 from training_worker.guard.template import Message, chat_messages  # noqa: E402
 from training_worker.training.args import TrainingArguments  # noqa: E402
 from training_worker.training.dataset import TrainingExample  # noqa: E402
@@ -111,6 +113,7 @@ def point(name: str, model_dir: Path, examples: list[TrainingExample], opts: arg
         reasoning=opts.reasoning,
         format_examples=opts.format_n,
         max_new_tokens=opts.format_max_new_tokens,
+        keep_verdicts=True,
     )
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     log.info("%s: %s", name, {k: metrics[k] for k in ("f1", "precision", "recall", "format_rate")})
@@ -148,6 +151,10 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     report["points"]["after_grpo"] = point(f"after {args.steps} GRPO steps", grpo_dir, eval_set, opts)
     report["sft_steps"] = sft_steps
     report["grpo_steps"] = grpo_steps
+    report["f1_gain"] = f1_gains(eval_set, report["points"])
+    timings["sft_s_per_step"] = round(timings["sft_s"] / max(len(sft_steps), 1), 1)
+    timings["grpo_s_per_step"] = round(timings["grpo_s"] / max(len(grpo_steps), 1), 1)
+    timings["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     report["data"] = {
         "file": str(opts.data),
         "eval_percent": opts.eval_percent,
@@ -160,6 +167,18 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     report["timings"] = timings
     report["machine"] = machine()
     return report
+
+
+def f1_gains(examples: list[TrainingExample], points: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each later point's F1 gain over zero-shot (and GRPO's over the warm-up), with its 95% interval."""
+    labels = [e.label for e in examples]
+    verdicts = {name: metrics.pop("verdicts") for name, metrics in points.items()}
+    pairs = {
+        "after_sft_vs_zero_shot": ("zero_shot", "after_sft"),
+        "after_grpo_vs_zero_shot": ("zero_shot", "after_grpo"),
+        "after_grpo_vs_after_sft": ("after_sft", "after_grpo"),
+    }
+    return {name: f1_gain_interval(labels, verdicts[a], verdicts[b]) for name, (a, b) in pairs.items()}
 
 
 def machine() -> dict[str, Any]:

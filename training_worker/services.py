@@ -470,6 +470,7 @@ def policy_tests_judge(*, model_dir: Path) -> dict[str, Any]:
     """The published policies' tests judged by the model in `model_dir` (not the workers' active model),
     with the same guard and the same pass rule as a policy test run."""
     from policies_app.models import Policy
+    from policies_app.services import Judgement, policy_test_passed
     from training_worker.guard.backends.transformers_backend import TransformersBackend
     from training_worker.guard.engine import Guard
 
@@ -493,6 +494,6 @@ def policy_tests_judge(*, model_dir: Path) -> dict[str, Any]:
     failed = [
         test_id
         for (test_id, test, _), result in zip(cases, results, strict=True)
-        if result.verdict != test["expect"] or not set(test.get("categories") or ()) <= set(result.categories)
+        if not policy_test_passed(test, Judgement(result.verdict, result.categories, result.score, result.reasoning))
     ]
     return {"passed": len(cases) - len(failed), "total": len(cases), "failed": failed}

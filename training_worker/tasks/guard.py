@@ -99,15 +99,7 @@ def judge_conversations(
     *,
     timeout: float = BACKTEST_TIMEOUT_S,
 ) -> tuple[list[Judgement], str]:
-    requests = [
-        GuardRequest(
-            spec=spec,
-            messages=tuple(Message(m["role"], m["content"]) for m in messages),
-            target="response" if target == "response" else "prompt",
-            reasoning="full" if reasoning == "full" else "none",
-        )
-        for messages, target in conversations
-    ]
+    requests = [guard_request(spec, messages, target, reasoning) for messages, target in conversations]
     results, model = get_runtime().judge_many(requests, timeout=timeout)
     return [Judgement(r.verdict, r.categories, r.score, r.reasoning) for r in results], model.name
 
@@ -171,12 +163,13 @@ def moderate_batch(self: Task, decision_ids: list[str]) -> list[str]:
     return [statuses.get(str(key), "missing") for key in decision_ids]
 
 
-def _guard_request(decision: Decision) -> GuardRequest:
+def guard_request(spec: dict[str, Any], messages: list[dict[str, str]], target: str, reasoning: str) -> GuardRequest:
+    """A guard request from the stored (JSON) form of a conversation: decisions, tests, cases, the playground."""
     return GuardRequest(
-        spec=decision.policy_version.spec,
-        messages=tuple(Message(m["role"], m["content"]) for m in decision.messages),
-        target="response" if decision.target == "response" else "prompt",
-        reasoning="none" if decision.reasoning_mode == "none" else "full",
+        spec=spec,
+        messages=tuple(Message(m["role"], m["content"]) for m in messages),
+        target="response" if target == "response" else "prompt",
+        reasoning="none" if reasoning == "none" else "full",
     )
 
 
@@ -184,7 +177,10 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[str]:
     """Judge pending decisions together and complete them; retry while no guard can run, then fail closed."""
     started_at = timezone.now()
     try:
-        results, model = get_runtime().judge_many([_guard_request(d) for d in decisions], timeout=280)
+        results, model = get_runtime().judge_many(
+            [guard_request(d.policy_version.spec, d.messages, d.target, d.reasoning_mode) for d in decisions],
+            timeout=280,
+        )
     except GuardUnavailable as exc:
         if task.request.retries >= MODERATE_MAX_RETRIES:
             return [str(decision_fail(decision=d, error=str(exc)).status) for d in decisions]
@@ -231,12 +227,7 @@ def judge_playground(
 ) -> dict[str, Any]:
     """Judge one conversation for the playground. It takes the spec itself rather than an id: a draft
     has no row, and playground runs are never stored as decisions."""
-    request = GuardRequest(
-        spec=spec,
-        messages=tuple(Message(m["role"], m["content"]) for m in messages),
-        target="response" if target == "response" else "prompt",
-        reasoning="none" if reasoning == "none" else "full",
-    )
+    request = guard_request(spec, messages, target, reasoning)
     result, model = get_runtime().judge(request, timeout=PLAYGROUND_TIME_LIMIT_S - 10)
     return {
         "verdict": result.verdict,

@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from policies_app.spec import parse_policy  # noqa: E402
-from training_worker.guard.engine import Guard  # noqa: E402
+from training_worker.guard.engine import DEFAULT_MAX_THINK_TOKENS, Guard  # noqa: E402
 from training_worker.guard.template import Message  # noqa: E402
 from training_worker.guard.types import GuardRequest, GuardResult, Reasoning  # noqa: E402
 
@@ -318,6 +318,19 @@ def run_vllm(
             before_warmup=reset,
             prefix_caching=True,
         )
+        for limit in args.think_sweep:
+            name = f"vllm_batched_full_32_think_{limit}"
+            scenarios[name] = run_scenario(
+                name,
+                Guard(backend, max_think_tokens=limit),
+                spec,
+                items,
+                reasoning="full",
+                group=32,
+                before_warmup=reset,
+                prefix_caching=True,
+                note=f"`full` with a reasoning limit of {limit} tokens instead of --max-think-tokens",
+            )
     finally:
         stop_vllm(backend)
 
@@ -368,9 +381,14 @@ def ratios_and_targets(scenarios: dict[str, dict[str, Any]]) -> tuple[dict[str, 
         "none_vs_full_transformers": ratio(scenarios, ["transformers_batched_none"], "transformers_batched_full"),
         "prefix_cache_speedup": ratio(scenarios, ["vllm_batched_none_32"], "vllm_batched_none_32_no_prefix_cache"),
     }
+    # How `none` compares with `full` as the reasoning grows (--think-sweep): informational.
+    for name in sorted(scenarios):
+        if name.startswith("vllm_batched_full_32_think_"):
+            limit = name.rsplit("_", 1)[1]
+            ratios[f"none_vs_full_vllm_think_{limit}"] = ratio(scenarios, ["vllm_batched_none_32"], name)
     targets: dict[str, Any] = {}
     for name, value in ratios.items():
-        minimum = TARGETS[name]
+        minimum = TARGETS.get(name)
         targets[name] = {
             "ratio": value,
             "target": minimum,
@@ -424,7 +442,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=32,
         help="prompts for vLLM with prefix caching off (the first of the N; one group of 32); it is slow",
     )
-    parser.add_argument("--max-think-tokens", type=int, default=64, help="reasoning token limit in `full` mode")
+    parser.add_argument(
+        "--max-think-tokens",
+        type=int,
+        default=DEFAULT_MAX_THINK_TOKENS,
+        help="reasoning token limit in `full` mode (default: the guard's, GUARD_MAX_THINK_TOKENS)",
+    )
+    parser.add_argument(
+        "--think-sweep",
+        default="",
+        help="comma-separated reasoning limits: vLLM `full` at 32 in flight again at each (e.g. 256,1024)",
+    )
     parser.add_argument("--transformers-batch", type=int, default=8, help="batch size of transformers batched")
     parser.add_argument("--backends", default="transformers,vllm", help="comma-separated: transformers,vllm")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="converted model directory")
@@ -437,6 +465,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.sequential_n = max(1, min(args.sequential_n, args.n))
     args.no_prefix_cache_n = max(1, min(args.no_prefix_cache_n, args.n))
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    try:
+        args.think_sweep = [int(v) for v in args.think_sweep.split(",") if v.strip()]
+    except ValueError:
+        parser.error("--think-sweep takes comma-separated token counts, e.g. 256,1024")
+    if any(v < 1 for v in args.think_sweep):
+        parser.error("--think-sweep values must be at least 1")
     unknown = set(args.backends) - {"transformers", "vllm"}
     if unknown or not args.backends:
         parser.error(f"--backends takes transformers and/or vllm, not {sorted(unknown) or 'nothing'}")
@@ -482,6 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "no_prefix_cache_n": args.no_prefix_cache_n,
             "quick": args.quick,
             "max_think_tokens": args.max_think_tokens,
+            "think_sweep": args.think_sweep,
             "transformers_batch": args.transformers_batch,
             "vllm_groups": list(VLLM_GROUPS),
             "backends": args.backends,

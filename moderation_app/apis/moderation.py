@@ -25,10 +25,10 @@ from config.errors import ApiError
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
-from moderation_app.selectors import decision_get, decision_list, decision_review_labels
+from moderation_app.selectors import decision_get, decision_list, decision_review_labels, decisions_get_many
 from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
 from policies_app.models import PolicyVersion
-from policies_app.selectors import policy_get, policy_version_get
+from policies_app.selectors import policy_get_for_judging, policy_version_get
 
 ROLES = ("user", "assistant", "system")
 
@@ -279,7 +279,7 @@ def resolve_policy_version(*, slug: str | None, number: int | None, key: ApiKey 
     slug = slug or (key.policy.slug if key and key.policy else None)
     if slug is None:
         raise ApiError(code="invalid", message="policy: name a policy (this API key has no default policy)")
-    policy = policy_get(slug=slug)
+    policy = policy_get_for_judging(slug=slug)
     if number:
         return policy_version_get(policy=policy, number=number)
     if policy.published_version is None:
@@ -310,8 +310,7 @@ def wait_for_decisions(decisions: list[Decision], *, task_ids: list[str] | None 
                 AsyncResult(task_id, app=app).get(
                     timeout=max(deadline - time.monotonic(), 0.01), interval=RESULT_POLL_INTERVAL_S, propagate=False
                 )
-        for decision in decisions:
-            decision.refresh_from_db()
+    decisions = decisions_get_many(ids=[d.pk for d in decisions])
     MODERATION_WAIT.observe(time.perf_counter() - started)
     pending = [d for d in decisions if d.status == Decision.Status.PENDING]
     if pending:

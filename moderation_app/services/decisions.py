@@ -67,26 +67,30 @@ def decision_record(
         existing = Decision.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _same_request(existing, digest), False
-    try:
-        with transaction.atomic():
-            decision = Decision.objects.create(
-                source=source,
-                api_key=api_key,
-                created_by=actor,
-                policy_version=policy_version,
-                template_version=TEMPLATE_VERSION,
-                messages=request.messages,
-                target=request.target,
-                reasoning_mode=request.reasoning,
-                external_id=request.external_id,
-                metadata=request.metadata,
-                idempotency_key=idempotency_key,
-                request_hash=digest,
-                callback=callback and api_key is not None and bool(api_key.webhook_url),
-            )
-    except IntegrityError:  # the same key arrived twice at once: the first one wins
-        existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
-        return _same_request(existing, digest), False
+    fields: dict[str, Any] = {
+        "source": source,
+        "api_key": api_key,
+        "created_by": actor,
+        "policy_version": policy_version,
+        "template_version": TEMPLATE_VERSION,
+        "messages": request.messages,
+        "target": request.target,
+        "reasoning_mode": request.reasoning,
+        "external_id": request.external_id,
+        "metadata": request.metadata,
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+        "callback": callback and api_key is not None and bool(api_key.webhook_url),
+    }
+    if not idempotency_key:  # one INSERT, no transaction of its own: the hot path of every API call
+        decision = Decision.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():
+                decision = Decision.objects.create(**fields)
+        except IntegrityError:  # the same key arrived twice at once: the first one wins
+            existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
+            return _same_request(existing, digest), False
     if enqueue:
         transaction.on_commit(lambda: _enqueue_decision(decision.pk))
     return decision, True
@@ -126,39 +130,52 @@ def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:
 def decision_complete(
     *, decision: Decision, result: GuardResult, model_version: ModelVersion, started_at: datetime
 ) -> Decision:
-    """Write the judgement once. A decision that is no longer pending is left as it is."""
-    Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).update(
-        status=Decision.Status.COMPLETED,
-        verdict=result.verdict or "",
-        flagged=result.flagged,
-        malformed=result.malformed,
-        content_truncated=result.truncated,
-        categories=result.categories,
-        category_scores=result.category_scores,
-        score=result.score,
-        reasoning=result.reasoning,
-        raw_output=result.raw_output,
-        error=result.error or "",
-        model_version=model_version,
-        template_version=model_version.template_version,
-        queue_ms=(started_at - decision.created_at).total_seconds() * 1000,
-        inference_ms=result.inference_ms,
-        completed_at=timezone.now(),
-    )
-    decision.refresh_from_db()
-    review_route(decision=decision)
-    _schedule_callback(decision)
-    return decision
+    """Write the judgement once, and route it to review in the same transaction, so a completed
+    decision that needs a person always has its review item. A decision that is no longer pending
+    is left as it is (a redelivered task) and returned as stored."""
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": Decision.Status.COMPLETED,
+        "verdict": result.verdict or "",
+        "flagged": result.flagged,
+        "malformed": result.malformed,
+        "content_truncated": result.truncated,
+        "categories": result.categories,
+        "category_scores": result.category_scores,
+        "score": result.score,
+        "reasoning": result.reasoning,
+        "raw_output": result.raw_output,
+        "error": result.error or "",
+        "model_version": model_version,
+        "template_version": model_version.template_version,
+        "queue_ms": (started_at - decision.created_at).total_seconds() * 1000,
+        "inference_ms": result.inference_ms,
+        "completed_at": now,
+    }
+    return _decision_finish(decision=decision, fields=fields)
 
 
 def decision_fail(*, decision: Decision, error: str) -> Decision:
     """No guard could judge it: fail closed, so a caller polling it never reads it as safe."""
-    Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).update(
-        status=Decision.Status.FAILED, flagged=True, error=error, completed_at=timezone.now()
-    )
-    decision.refresh_from_db()
-    review_route(decision=decision)
-    _schedule_callback(decision)
+    fields: dict[str, Any] = {
+        "status": Decision.Status.FAILED,
+        "flagged": True,
+        "error": error,
+        "completed_at": timezone.now(),
+    }
+    return _decision_finish(decision=decision, fields=fields)
+
+
+def _decision_finish(*, decision: Decision, fields: dict[str, Any]) -> Decision:
+    with transaction.atomic():
+        finished = Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).update(**fields)
+        if not finished:
+            decision.refresh_from_db()
+            return decision
+        for name, value in fields.items():
+            setattr(decision, name, value)
+        review_route(decision=decision, fresh=True)
+        _schedule_callback(decision)
     return decision
 
 

@@ -40,20 +40,25 @@ def review_reason(*, decision: Decision, sample: float) -> str | None:
     return None
 
 
-def review_route(*, decision: Decision, rand: Callable[[], float] = random.random) -> ReviewItem | None:
+def review_route(
+    *, decision: Decision, rand: Callable[[], float] = random.random, fresh: bool = False
+) -> ReviewItem | None:
+    """Queue a completed decision for review when it needs a person. Routing twice keeps the first
+    item; `fresh` says the caller just completed the decision, so it cannot have one yet (one
+    INSERT on the guard's hot path instead of a lookup first)."""
     if decision.source != Decision.Source.API:
         return None  # playground runs stay out of production review
     reason = review_reason(decision=decision, sample=rand())
     if reason is None:
         return None
-    item, _ = ReviewItem.objects.get_or_create(
-        decision=decision,
-        defaults={
-            "reason": reason,
-            "priority": PRIORITY[ReviewItem.Reason(reason)],
-            "labels_needed": 2 if rand() < settings.REVIEW_SECOND_OPINION_RATE else 1,
-        },
-    )
+    fields = {
+        "reason": reason,
+        "priority": PRIORITY[ReviewItem.Reason(reason)],
+        "labels_needed": 2 if rand() < settings.REVIEW_SECOND_OPINION_RATE else 1,
+    }
+    if fresh:
+        return ReviewItem.objects.create(decision=decision, **fields)
+    item, _ = ReviewItem.objects.get_or_create(decision=decision, defaults=fields)
     return item
 
 

@@ -51,6 +51,18 @@ def test_a_service_gets_a_decision_in_one_call(service: APIClient, guard_worker:
     assert detail["template_version"] == "rsafe-1"
 
 
+def test_a_sync_call_costs_the_web_a_handful_of_queries(
+    service: APIClient, guard_worker: Any, active_tiny_model: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Every call pays for each query on its way to the guard and back: the key, the policy, the new
+    row, and one read of the finished decision with all it shows (the worker's queries are its own)."""
+    assert service.post("/api/v1/moderate", {"input": "warm up"}, format="json").status_code == 200
+    with django_assert_max_num_queries(4):
+        response = service.post("/api/v1/moderate", {"input": "How do I bake bread?"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["model"]["name"] == "tiny-random"
+
+
 def test_async_answers_202_and_the_decision_completes(
     service: APIClient, guard_worker: Any, active_tiny_model: Any
 ) -> None:

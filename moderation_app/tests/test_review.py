@@ -66,6 +66,19 @@ def test_decisions_that_need_a_person_are_routed_with_a_reason(
     assert (item.reason, item.priority) == (reason, priority)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_is_not_completed_without_its_review_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_route(**kwargs: Any) -> None:  # a fault injected where the review item is written
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr("moderation_app.services.decisions.review_route", failing_route)
+    with pytest.raises(RuntimeError):
+        _decision("unsafe", 0.9)
+    decision = Decision.objects.get()
+    assert decision.status == Decision.Status.PENDING  # the redelivered task judges it again
+    assert decision.verdict == ""
+
+
 @pytest.mark.django_db
 def test_confident_safe_decisions_are_only_sampled(settings: Any) -> None:
     settings.REVIEW_SAMPLE_RATE = 0.0

@@ -128,6 +128,7 @@ MODERATE_MAX_RETRIES = 10
     name="training_worker.tasks.guard.moderate_decision",
     bind=True,
     acks_late=True,
+    track_started=False,  # the decision row says where it is; a STARTED write would only delay the answer
     soft_time_limit=300,
     time_limit=360,
 )
@@ -143,6 +144,7 @@ def moderate_decision(self: Task, decision_id: str) -> str:
     name="training_worker.tasks.guard.moderate_batch",
     bind=True,
     acks_late=True,
+    track_started=False,  # the decision row says where it is; a STARTED write would only delay the answer
     soft_time_limit=600,
     time_limit=660,
 )

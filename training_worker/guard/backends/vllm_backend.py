@@ -7,6 +7,8 @@ Scoring does not use `prompt_logprobs`: vLLM skips the prefix cache for such req
 scored token is read as the next-token log-probability of a one-token request whose prompt ends
 just before it (cached, so only the tail is computed). A token outside the top-k is asked for again
 with `allowed_token_ids=[token]`: vLLM reports raw log-probabilities, unaffected by that mask.
+Scoring requests skip detokenization: only token ids and numbers are read, and turning the 200
+candidates of every request into text took about a fifth of the time of `none` on the CPU.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class VllmBackend:
 
         outputs = self.llm.generate(
             [TokensPrompt(prompt_token_ids=list(c)) for c in contexts],
-            SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K),
+            SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K, detokenize=False),
             use_tqdm=False,
         )
         return {c: out.outputs[0].logprobs[0] for c, out in zip(contexts, outputs, strict=True)}
@@ -133,7 +135,9 @@ class VllmBackend:
             forced = self.llm.generate(
                 [TokensPrompt(prompt_token_ids=contexts[i]) for i in missing],
                 [
-                    SamplingParams(temperature=0.0, max_tokens=1, logprobs=0, allowed_token_ids=[wanted[i]])
+                    SamplingParams(
+                        temperature=0.0, max_tokens=1, logprobs=0, allowed_token_ids=[wanted[i]], detokenize=False
+                    )
                     for i in missing
                 ],
                 use_tqdm=False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -62,6 +62,20 @@ class ApiError(exceptions.APIException):
         self.error_code = code
         self.errors = errors
         self.headers = headers or {}
+
+
+T = TypeVar("T")
+
+
+def found_or_404(found: T | None, message: str) -> T:
+    """What a lookup found, or the API's 404 saying what is missing.
+
+    >>> found_or_404("row", "no such row")
+    'row'
+    """
+    if found is None:
+        raise ApiError(code="not_found", message=message, status_code=404)
+    return found
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from config.errors import ApiError
+from config.errors import found_or_404
 from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel
 
 KEY_PREFIX = "ak_"
@@ -67,9 +67,7 @@ def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
         decision = decision_list(api_key=api_key, filters={}).filter(pk=decision_id).first()
     except ValidationError:  # not a UUID
         decision = None
-    if decision is None:
-        raise ApiError(code="not_found", message=f"no decision {decision_id}", status_code=404)
-    return decision
+    return found_or_404(decision, f"no decision {decision_id}")
 
 
 def decisions_get_many(*, ids: list[Any]) -> list[Decision]:
@@ -131,14 +129,8 @@ def review_stats() -> dict[str, Any]:
 
 
 def review_item_get(*, item_id: int) -> ReviewItem:
-    item = (
-        ReviewItem.objects.select_related("decision__policy_version__policy", "decision__model_version")
-        .filter(pk=item_id)
-        .first()
-    )
-    if item is None:
-        raise ApiError(code="not_found", message=f"no review item {item_id}", status_code=404)
-    return item
+    items = ReviewItem.objects.select_related("decision__policy_version__policy", "decision__model_version")
+    return found_or_404(items.filter(pk=item_id).first(), f"no review item {item_id}")
 
 
 def case_list(*, filters: dict[str, Any]) -> QuerySet[Case]:

@@ -4,7 +4,7 @@ import difflib
 
 from django.db.models import Max, QuerySet
 
-from config.errors import ApiError
+from config.errors import found_or_404
 from policies_app.models import Policy, PolicyBacktest, PolicyEvent, PolicyTestRun, PolicyVersion
 
 
@@ -13,18 +13,13 @@ def policy_list() -> QuerySet[Policy]:
 
 
 def policy_get(*, slug: str) -> Policy:
-    return _found(policy_list().filter(slug=slug).first(), slug=slug)
+    return found_or_404(policy_list().filter(slug=slug).first(), f"no policy '{slug}'")
 
 
 def policy_get_for_judging(*, slug: str) -> Policy:
     """The policy with its published version, and nothing else: the moderation API's lookup on every call."""
-    return _found(Policy.objects.select_related("published_version").filter(slug=slug).first(), slug=slug)
-
-
-def _found(policy: Policy | None, *, slug: str) -> Policy:
-    if policy is None:
-        raise ApiError(code="not_found", message=f"no policy '{slug}'", status_code=404)
-    return policy
+    policy = Policy.objects.select_related("published_version").filter(slug=slug).first()
+    return found_or_404(policy, f"no policy '{slug}'")
 
 
 def policy_version_list(*, policy: Policy) -> QuerySet[PolicyVersion]:
@@ -32,10 +27,10 @@ def policy_version_list(*, policy: Policy) -> QuerySet[PolicyVersion]:
 
 
 def policy_version_get(*, policy: Policy, number: int) -> PolicyVersion:
-    version = policy.versions.select_related("author").filter(number=number).first()
-    if version is None:
-        raise ApiError(code="not_found", message=f"policy '{policy.slug}' has no version {number}", status_code=404)
-    return version
+    return found_or_404(
+        policy.versions.select_related("author").filter(number=number).first(),
+        f"policy '{policy.slug}' has no version {number}",
+    )
 
 
 def policy_diff(*, policy: Policy, from_number: int, to_number: int) -> str:
@@ -60,10 +55,10 @@ def policy_test_run_list(*, version: PolicyVersion) -> QuerySet[PolicyTestRun]:
 
 
 def policy_test_run_get(*, run_id: int) -> PolicyTestRun:
-    run = PolicyTestRun.objects.select_related("version__policy").prefetch_related("results").filter(pk=run_id).first()
-    if run is None:
-        raise ApiError(code="not_found", message=f"no policy test run {run_id}", status_code=404)
-    return run
+    return found_or_404(
+        PolicyTestRun.objects.select_related("version__policy").prefetch_related("results").filter(pk=run_id).first(),
+        f"no policy test run {run_id}",
+    )
 
 
 def policy_backtest_list(*, version: PolicyVersion) -> QuerySet[PolicyBacktest]:
@@ -71,7 +66,7 @@ def policy_backtest_list(*, version: PolicyVersion) -> QuerySet[PolicyBacktest]:
 
 
 def policy_backtest_get(*, backtest_id: int) -> PolicyBacktest:
-    backtest = PolicyBacktest.objects.select_related("version__policy", "baseline").filter(pk=backtest_id).first()
-    if backtest is None:
-        raise ApiError(code="not_found", message=f"no policy backtest {backtest_id}", status_code=404)
-    return backtest
+    return found_or_404(
+        PolicyBacktest.objects.select_related("version__policy", "baseline").filter(pk=backtest_id).first(),
+        f"no policy backtest {backtest_id}",
+    )

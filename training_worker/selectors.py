@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from config.errors import ApiError
+from config.errors import found_or_404
 from training_worker.models import ModelVersion, TrainingRun
 
 
@@ -17,10 +17,7 @@ def model_version_list() -> QuerySet[ModelVersion]:
 
 
 def model_version_get(*, model_id: int) -> ModelVersion:
-    model = model_version_list().filter(pk=model_id).first()
-    if model is None:
-        raise ApiError(code="not_found", message=f"no model {model_id}", status_code=404)
-    return model
+    return found_or_404(model_version_list().filter(pk=model_id).first(), f"no model {model_id}")
 
 
 def training_run_list() -> QuerySet[TrainingRun]:
@@ -28,10 +25,7 @@ def training_run_list() -> QuerySet[TrainingRun]:
 
 
 def training_run_get(*, run_id: int) -> TrainingRun:
-    run = training_run_list().filter(pk=run_id).first()
-    if run is None:
-        raise ApiError(code="not_found", message=f"no training run {run_id}", status_code=404)
-    return run
+    return found_or_404(training_run_list().filter(pk=run_id).first(), f"no training run {run_id}")
 
 
 def training_run_last_succeeded() -> TrainingRun | None:

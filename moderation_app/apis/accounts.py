@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.actors import request_actor
-from config.errors import ApiError
+from config.errors import ApiError, found_or_404
 from moderation_app.authentication import LoginRateThrottle, ServicePrincipal
 from moderation_app.models import ApiKey
 from moderation_app.roles import IsAdmin, user_roles
@@ -146,7 +146,5 @@ class ApiKeyRevokeApi(APIView):
 
     @extend_schema(request=None, responses={200: ApiKeyOutputSerializer})
     def post(self, request: Request, prefix: str) -> Response:
-        key = ApiKey.objects.filter(prefix=prefix).first()
-        if key is None:
-            raise ApiError(code="not_found", message=f"no API key with prefix '{prefix}'", status_code=404)
+        key = found_or_404(ApiKey.objects.filter(prefix=prefix).first(), f"no API key with prefix '{prefix}'")
         return Response(ApiKeyOutputSerializer(api_key_revoke(api_key=key)).data)

@@ -5,22 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from moderation_app.models import Decision
 from moderation_app.services import (
     ModerationInput,
     api_key_create,
-    decision_complete,
     decision_record,
     review_claim_next,
     review_label,
 )
-from moderation_app.tests.factories import UserFactory
+from moderation_app.tests.factories import UserFactory, judged_decision
 from policies_app.services import policy_ensure_default
-from training_worker.guard.types import GuardResult
-from training_worker.services import model_version_register
 
 pytestmark = pytest.mark.django_db
 
@@ -31,30 +27,13 @@ def _one_reviewer_per_item(settings: Any) -> None:
 
 
 def _flagged_decision(token_key: Any) -> Decision:
-    policy, _ = policy_ensure_default()
-    assert policy.published_version is not None
-    decision, _ = decision_record(
-        api_key=token_key,
-        actor=None,
-        policy_version=policy.published_version,
-        request=ModerationInput(
-            messages=[{"role": "user", "content": "how to hurt someone"}], target="prompt", reasoning="full"
-        ),
-    )
-    judgement = GuardResult(
+    return judged_decision(
         verdict="unsafe",
         score=0.9,
-        categories=["S1"],
-        category_scores={"S1": 0.9},
+        text="how to hurt someone",
+        api_key=token_key,
         reasoning="It asks how to hurt a person: S1.",
-        raw_output="<think>\nIt asks how to hurt a person: S1.\n</think>\n\\boxed{unsafe}\nCategories: S1",
-        error=None,
-        prompt_tokens=10,
-        completion_tokens=12,
-        inference_ms=5.0,
     )
-    model = model_version_register(name="audit-model", base="x", path="/m")
-    return decision_complete(decision=decision, result=judgement, model_version=model, started_at=timezone.now())
 
 
 def test_staff_see_who_labelled_a_decision_and_why() -> None:

@@ -11,16 +11,10 @@ from rest_framework.test import APIClient
 
 from moderation_app.models import Case, Decision, ReviewItem
 from moderation_app.services import (
-    ModerationInput,
-    decision_complete,
-    decision_record,
     review_claim_next,
     review_route,
 )
-from moderation_app.tests.factories import UserFactory
-from policies_app.services import policy_ensure_default
-from training_worker.guard.types import GuardResult
-from training_worker.services import model_version_register
+from moderation_app.tests.factories import UserFactory, judged_decision
 
 
 @pytest.fixture(autouse=True)
@@ -29,29 +23,7 @@ def _one_reviewer_per_item(settings: Any) -> None:
 
 
 def _decision(verdict: str | None, score: float, *, source: str = "api", text: str = "hello") -> Decision:
-    policy, _ = policy_ensure_default()
-    assert policy.published_version is not None
-    decision, _ = decision_record(
-        api_key=None,
-        actor=None,
-        policy_version=policy.published_version,
-        request=ModerationInput(messages=[{"role": "user", "content": text}], target="prompt", reasoning="none"),
-        source=source,
-    )
-    model = model_version_register(name=f"m-{decision.pk}", base="x", path="/m")
-    judgement = GuardResult(
-        verdict=verdict,
-        score=score,
-        categories=["S1"] if verdict == "unsafe" else [],
-        category_scores={"S1": score},
-        reasoning="because",
-        raw_output="<think>\nbecause\n</think>\n\\boxed{safe}",
-        error=None if verdict else "the output does not match",
-        prompt_tokens=10,
-        completion_tokens=2,
-        inference_ms=1.0,
-    )
-    return decision_complete(decision=decision, result=judgement, model_version=model, started_at=timezone.now())
+    return judged_decision(verdict=verdict, score=score, source=source, text=text)
 
 
 @pytest.mark.django_db

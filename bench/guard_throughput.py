@@ -284,7 +284,7 @@ def start_vllm(model: Path, *, prefix_caching: bool, machine: dict[str, Any]) ->
 
 
 def stop_vllm(backend: Any) -> None:
-    backend.llm.llm_engine.engine_core.shutdown()
+    backend.close()
     del backend
     gc.collect()
 

@@ -7,9 +7,10 @@ from typing import Any
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from moderation_app.models import ApiKey
+from moderation_app.ratelimit import rate_limit_hit
 from moderation_app.selectors import api_key_get_by_token
 from moderation_app.services import api_key_touch
 
@@ -55,26 +56,20 @@ class ApiKeyAuthentication(BaseAuthentication):
         return self.keyword
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Each key's own requests-per-minute limit; staff sessions are not limited here."""
+class ApiKeyRateThrottle(BaseThrottle):
+    """Each key's own requests-per-minute limit (`ratelimit.py`); staff sessions are not limited here."""
 
-    scope = "api_key"
-
-    def __init__(self) -> None:  # the rate comes from the key, not from settings
-        self.rate = None
-        self.num_requests = 0
-        self.duration = 60
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        if not isinstance(request.auth, ApiKey):
-            return None
-        return f"throttle_api_key_{request.auth.pk}"
+    def __init__(self) -> None:
+        self._wait = 0.0
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        if isinstance(request.auth, ApiKey):
-            self.num_requests = request.auth.rate_limit_per_minute
-            self.rate = f"{self.num_requests}/min"
-        return super().allow_request(request, view)
+        if not isinstance(request.auth, ApiKey):
+            return True
+        self._wait = rate_limit_hit(key=f"api_key:{request.auth.pk}", limit=request.auth.rate_limit_per_minute)
+        return self._wait == 0
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
 class LoginRateThrottle(SimpleRateThrottle):

@@ -1,8 +1,11 @@
 """A micro-batcher: concurrent callers (the guard worker's threads) share one model call.
 
-Each caller submits one item and blocks on its result; a single thread gathers up to `max_batch`
-items, waiting at most `max_wait_ms` after the first, and runs them as one batch. One thread owns
-the model, so backends need not be thread-safe.
+Each caller submits one item and blocks on its result; a runner thread gathers up to `max_batch`
+items, waiting at most `max_wait_ms` after the first, and runs them as one batch. With one runner
+(the default) one thread owns the model, so backends need not be thread-safe. A backend that takes
+calls from several threads at once (vLLM's engine driver) gets `runners` > 1: items that arrive
+while a batch is in flight go to the model at once, in a batch of their own, instead of waiting for
+it to finish.
 
 With `Arrivals`, the batcher waits for company only while callers are known to be on their way
 (a guard task has started but not submitted yet), so a lone request runs at once.
@@ -58,17 +61,31 @@ class MicroBatcher(Generic[In, Out]):
         max_batch: int = 8,
         max_wait_ms: float = 20.0,
         arrivals: Arrivals | None = None,
+        runners: int = 1,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if runners < 1:
+            raise ValueError("runners must be at least 1")
         self._run = run
         self.max_batch = max_batch
         self.max_wait_s = max_wait_ms / 1000
         self.arrivals = arrivals
         self._queue: queue.Queue[tuple[In, Future[Out]] | None] = queue.Queue()
         self.batches_run = 0
-        self._thread = threading.Thread(target=self._loop, name="guard-batcher", daemon=True)
-        self._thread.start()
+        self._on_close = on_close
+        self._live_runners = runners
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"guard-batcher-{n}", daemon=True) for n in range(runners)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def runners(self) -> int:
+        return len(self._threads)
 
     def submit(self, item: In) -> Future[Out]:
         future: Future[Out] = Future()
@@ -79,12 +96,13 @@ class MicroBatcher(Generic[In, Out]):
         return self.submit(item).result(timeout=timeout)
 
     def close(self) -> None:
-        """Finish what is queued, then stop the thread (and release the model it holds)."""
+        """Finish what is queued, then stop the runners; the last one out calls `on_close`."""
         self._queue.put(None)
 
     def _gather(self) -> tuple[list[tuple[In, Future[Out]]], bool]:
         first = self._queue.get()
         if first is None:
+            self._queue.put(None)  # for the other runners
             return [], True
         batch = [first]
         deadline = time.monotonic() + self.max_wait_s
@@ -110,6 +128,7 @@ class MicroBatcher(Generic[In, Out]):
         while True:
             gathered, stop = self._gather()
             if stop:
+                self._runner_done()
                 return
             batch = [(item, future) for item, future in gathered if future.set_running_or_notify_cancel()]
             if not batch:
@@ -120,6 +139,14 @@ class MicroBatcher(Generic[In, Out]):
                 for _, future in batch:
                     future.set_exception(exc)
                 continue
-            self.batches_run += 1
+            with self._lock:
+                self.batches_run += 1
             for (_, future), output in zip(batch, outputs, strict=True):
                 future.set_result(output)
+
+    def _runner_done(self) -> None:
+        with self._lock:
+            self._live_runners -= 1
+            last = self._live_runners == 0
+        if last and self._on_close is not None:
+            self._on_close()

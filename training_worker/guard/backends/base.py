@@ -14,6 +14,12 @@ class BackendError(RuntimeError):
 
 class Backend(Protocol):
     name: str
+    # True when several threads may call it at once (its requests then share the model's batches).
+    concurrent: bool
+
+    def close(self) -> None:
+        """Release what the backend holds beyond memory (threads, engine processes)."""
+        ...
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         """The model's chat template applied to `messages`, ending with the assistant's turn opened."""

@@ -28,6 +28,7 @@ def preferred_dtype(torch: Any, device: str) -> Any:
 
 class TransformersBackend:
     name = "transformers"
+    concurrent = False  # one generate at a time: the micro-batcher's single runner owns the model
 
     def __init__(self, model_path: str, *, device: str | None = None) -> None:
         ensure_usable_cpu_isa()
@@ -49,6 +50,9 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"
         self._prefixes: dict[str, tuple[list[int], Any]] = {}
+
+    def close(self) -> None:
+        """Nothing to stop: the model is freed with the last reference."""
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))

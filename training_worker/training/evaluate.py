@@ -104,9 +104,8 @@ def model_evaluate(
     """
     guard = Guard(TransformersBackend(str(model_dir), device=device), max_think_tokens=max_think_tokens)
     metrics = guard_metrics(guard, examples, reasoning=reasoning, batch_size=batch_size)
-    verdicts = metrics.pop("verdicts")
-    if keep_verdicts:
-        metrics["verdicts"] = verdicts
+    if not keep_verdicts:
+        del metrics["verdicts"]
     probe = list(examples[:format_examples] if format_examples is not None else examples)
     metrics["format_rate"] = format_rate(guard, probe, max_new_tokens=max_new_tokens, batch_size=batch_size)
     metrics["format_n"] = len(probe)

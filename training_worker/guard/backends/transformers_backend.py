@@ -11,19 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from training_worker.guard.backends.base import BackendError
-from training_worker.guard.cpu import ensure_usable_cpu_isa
+from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
 PREFIX_CACHE_SIZE = 8  # policy versions whose prefix KV stays in memory
 
 
 def preferred_dtype(torch: Any, device: str) -> Any:
-    if device.startswith("cuda"):
-        return torch.bfloat16
-    # bf16 is about twice as fast as fp32 on CPUs with AVX512-BF16 / AMX, and much slower elsewhere.
-    supported = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
-    has_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-    return torch.bfloat16 if has_bf16 or "AMX" in str(supported).upper() else torch.float32
+    return torch.bfloat16 if device.startswith("cuda") or cpu_computes_bf16() else torch.float32
 
 
 class TransformersBackend:

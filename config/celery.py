@@ -6,7 +6,11 @@ Run it as `celery -A config.celery ...`. Tasks import `app` from here rather tha
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 from config.startup import load_settings_or_exit
 
@@ -15,3 +19,13 @@ load_settings_or_exit()
 app = Celery("arbiter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def retire_old_connections(task: Any = None, **kwargs: Any) -> None:
+    """What Django does around each request: close connections past CONN_MAX_AGE or broken by an
+    error, and keep the rest (CELERY_DB_REUSE_MAX stops Celery from closing them all every task).
+    An eager task runs inside its caller's transaction, which must stay open."""
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        close_old_connections()

@@ -12,9 +12,17 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _real_services_only(django_db_setup: Any, django_db_blocker: Any) -> None:
+def _real_services_only(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql", "the suite must run on PostgreSQL (set DATABASE_URL)"
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # Workers started in this process keep their connections (WORKER_DB_REUSE_MAX), in threads
+        # that have ended: close them on the server, so the test database can be dropped.
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -234,9 +234,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery's Django fixup closes every database connection before and after each task unless told to
-# reuse them, and reconnecting to PostgreSQL cost each guard task 13-15 ms. Workers keep their
-# connections; config/celery.py retires them by CONN_MAX_AGE and after errors, as Django does per request.
-CELERY_DB_REUSE_MAX = 1000
+# reuse them (then it closes them every this many tasks); reconnecting to PostgreSQL cost each task
+# 6-15 ms (bench/worker_connections.py). config/celery.py retires connections by CONN_MAX_AGE and
+# after errors, as Django does per request. 0 closes them around every task, as Celery's default does.
+CELERY_DB_REUSE_MAX = env_int("WORKER_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- The guard --------------------------------------------------------------------------------

@@ -15,13 +15,11 @@ Run it with the stack's DATABASE_URL and a Redis broker. It prints one JSON docu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,18 +31,6 @@ if str(REPO) not in sys.path:
 
 SETTINGS = {"reuse": "1000", "close": "0"}
 PING = "training_worker.tasks.guard.ping"
-
-
-def start(name: str, reuse_max: str, threads: int) -> tuple[subprocess.Popen[str], list[str]]:
-    env = {**os.environ, "WORKER_DB_REUSE_MAX": reuse_max, "GUARD_PRELOAD": "false", "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "-Q", f"bench-{name}", "-P", "threads",
-         "-c", str(threads), "-n", f"bench-{name}@%h", "--without-mingle", "--without-gossip", "-l", "WARNING"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
-    return process, lines
 
 
 def round_trip_ms(app: Any, queue: str) -> float:
@@ -64,28 +50,18 @@ def spread(samples: list[float]) -> dict[str, float]:
 
 def measure(calls: int, threads: int) -> dict[str, Any]:
     from config.celery import app
+    from tests.worker_processes import running_worker
 
-    workers = {name: start(name, value, threads) for name, value in SETTINGS.items()}
-    try:
-        for name in SETTINGS:  # the first answer also proves the worker is up
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    round_trip_ms(app, f"bench-{name}")
-                    break
-                except Exception:  # noqa: BLE001 - not consuming yet
-                    if time.monotonic() > deadline or workers[name][0].poll() is not None:
-                        raise SystemExit(f"worker {name} did not answer:\n{''.join(workers[name][1][-30:])}") from None
+    with contextlib.ExitStack() as workers:
+        for name, reuse_max in SETTINGS.items():
+            env = {**os.environ, "WORKER_DB_REUSE_MAX": reuse_max, "GUARD_PRELOAD": "false"}
+            queue = f"bench-{name}"
+            workers.enter_context(running_worker(name=queue, queue=queue, pool="threads", env=env, concurrency=threads))
         samples: dict[str, list[float]] = {name: [] for name in SETTINGS}
         for i in range(calls):
             order = list(SETTINGS) if i % 2 == 0 else list(reversed(SETTINGS))
             for name in order:
                 samples[name].append(round_trip_ms(app, f"bench-{name}"))
-    finally:
-        for process, _ in workers.values():
-            os.killpg(process.pid, signal.SIGTERM)
-        for process, _ in workers.values():
-            process.wait(timeout=60)
     return {name: spread(values) for name, values in samples.items()}
 
 

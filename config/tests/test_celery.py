@@ -3,8 +3,6 @@ still replace one that broke. A real guard worker process over the real Redis br
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -13,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
-from tests.worker_processes import start_worker, wait_for, worker_env
+from tests.worker_processes import running_worker, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SETTLE_S = 0.3  # the task's postrun (where connections used to be closed) runs after its result is stored
@@ -34,15 +32,9 @@ def _ping() -> None:
 
 @pytest.fixture
 def guard_process() -> Iterator[list[str]]:
-    lines: list[str] = []
     env = worker_env(GUARD_PRELOAD="false", GUARD_BACKEND="transformers", MODEL_STORE=str(settings.MODEL_STORE))
-    worker = start_worker(name="connections", queue="guard", pool="threads", env=env, lines=lines)
-    try:
-        wait_for(lambda: any("ready." in line for line in lines), 120, "the guard worker", lines)
+    with running_worker(name="connections", queue="guard", pool="threads", env=env) as lines:
         yield lines
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
 
 
 def test_a_worker_keeps_its_database_connections_across_tasks(guard_process: list[str]) -> None:

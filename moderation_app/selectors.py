@@ -70,9 +70,19 @@ def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
     return found_or_404(decision, f"no decision {decision_id}")
 
 
+# What the API answer of a decision leaves out: the conversation (up to MODERATION_MAX_CHARS), the
+# raw output and the policy's text. Reading them back on every synchronous call cost more than the query.
+ANSWER_DEFERRED = ("messages", "raw_output", "policy_version__source", "policy_version__spec")
+
+
 def decisions_get_many(*, ids: list[Any]) -> list[Decision]:
     """The decisions with these ids, in that order, with everything their API answer shows (one query)."""
-    found = {d.pk: d for d in decision_list(api_key=None, filters={}).select_related("review_item").filter(pk__in=ids)}
+    decisions = (
+        Decision.objects.select_related("policy_version__policy", "model_version", "review_item")
+        .defer(*ANSWER_DEFERRED)
+        .filter(pk__in=ids)
+    )
+    found = {d.pk: d for d in decisions}
     return [found[pk] for pk in ids]
 
 

@@ -55,3 +55,15 @@ def test_it_rejects_an_unknown_vllm_dtype(cpu_kind: pytest.MonkeyPatch) -> None:
     cpu_kind.setenv("GUARD_VLLM_DTYPE", "int4")
     with pytest.raises(BackendError, match=r"GUARD_VLLM_DTYPE='int4': use one of auto, bfloat16, float32"):
         vllm_backend._configure_cpu_environment()
+
+
+def test_the_engine_threads_stop_spinning_soon_after_each_step(cpu_kind: pytest.MonkeyPatch) -> None:
+    cpu_kind.delenv("GOMP_SPINCOUNT", raising=False)
+    vllm_backend._configure_cpu_environment()
+    assert os.environ["GOMP_SPINCOUNT"] == vllm_backend.GOMP_SPINCOUNT
+
+
+def test_an_operator_can_choose_how_long_the_engine_threads_spin(cpu_kind: pytest.MonkeyPatch) -> None:
+    cpu_kind.setenv("GOMP_SPINCOUNT", "300000")
+    vllm_backend._configure_cpu_environment()
+    assert os.environ["GOMP_SPINCOUNT"] == "300000"

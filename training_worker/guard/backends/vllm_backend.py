@@ -27,6 +27,7 @@ from training_worker.guard.types import Continuation, Generation
 
 TOP_K = 200
 CPU_DTYPES = ("auto", "bfloat16", "float32")
+GOMP_SPINCOUNT = "20000"
 
 
 def _configure_cpu_environment() -> dict[str, Any]:
@@ -37,6 +38,11 @@ def _configure_cpu_environment() -> dict[str, Any]:
     cores = os.cpu_count() or 1
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", os.environ.get("GUARD_VLLM_KV_GB", "2"))
+    # The engine's OpenMP threads spin after each parallel region before they sleep. libgomp's
+    # default (300k spins) kept the cores busy after every engine step, just when the worker, the
+    # database and the web process had a decision to finish: 20k gave back about 5 ms per API call
+    # and 5-10% items/s at one client; 0 made inference itself 10% slower (bench/README.md).
+    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
     # The prefix cache reuses whole blocks only. vllm-cpu's default block of 128 tokens leaves up
     # to 127 tokens of every scored context (the end of the policy block, the conversation, the
     # reasoning) to be computed again; 32-token blocks made `none` about 10x faster here.

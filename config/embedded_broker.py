@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from time import monotonic
+from time import monotonic_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -25,8 +25,10 @@ PARTIAL_SUFFIX = ".part"  # `_get` takes only names ending in ".<queue>.msg"
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
-        # The name sorts by time, as kombu's own does, so consumers keep taking messages in order.
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Consumers take names in sorted order, so the name starts with the time. kombu's own names
+        # count milliseconds, so messages put in the same millisecond came out in random order;
+        # nanoseconds, zero-padded to sort as numbers, keep them in the order they were put.
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + PARTIAL_SUFFIX
         try:

@@ -230,7 +230,10 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_RESULT_EXPIRES = 3600
+# Results are read only by callers that wait for them (a synchronous moderation call, the
+# playground, /readyz), within GUARD_TIMEOUT_S or so. A synchronous call's result holds its whole
+# answer (about 1.5 KB), so they need not stay in the broker's Redis for long.
+CELERY_RESULT_EXPIRES = 600
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery's Django fixup closes every database connection before and after each task unless told to

@@ -17,7 +17,7 @@ from moderation_app.services.webhooks import WebhookDeliveryError, webhook_deliv
     time_limit=30,
 )
 def deliver_decision_webhook(decision_id: str) -> int:
-    from moderation_app.apis.moderation import DecisionOutputSerializer
+    from moderation_app.apis.moderation import decision_answer
 
     decision = Decision.objects.select_related("api_key", "policy_version__policy", "model_version").get(pk=decision_id)
-    return webhook_deliver(decision=decision, payload=dict(DecisionOutputSerializer(decision).data))
+    return webhook_deliver(decision=decision, payload=decision_answer(decision))

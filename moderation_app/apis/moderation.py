@@ -89,6 +89,11 @@ class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
         return {"status": item.status, "reason": item.reason} if item else None
 
 
+def decision_answer(decision: Decision) -> dict[str, Any]:
+    """A decision as the moderation API answers it (the guard task renders it too, for a waiting caller)."""
+    return dict(DecisionOutputSerializer(decision).data)
+
+
 class DecisionDetailOutputSerializer(DecisionOutputSerializer):
     class Meta(DecisionOutputSerializer.Meta):
         fields = [*DecisionOutputSerializer.Meta.fields, "messages", "raw_output", "template_version"]
@@ -199,12 +204,15 @@ class ModerateApi(APIView):
         body = data.validated_data
         check_size(body)
         decision = record_from_body(
-            request, body, idempotency_key=request.headers.get("Idempotency-Key", "")[:200], callback=body["async_"]
+            request,
+            body,
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+            callback=body["async_"],
+            answer=not body["async_"],
         )
         if body["async_"]:
             return Response({"id": str(decision.id), "status": decision.status}, status=status.HTTP_202_ACCEPTED)
-        (decision,) = wait_for_decisions([decision])
-        return Response(DecisionOutputSerializer(decision).data)
+        return Response(wait_for_answer(decision))
 
 
 def check_size(body: dict[str, Any]) -> None:
@@ -218,7 +226,13 @@ def check_size(body: dict[str, Any]) -> None:
 
 
 def record_from_body(
-    request: Request, body: dict[str, Any], *, idempotency_key: str = "", callback: bool = False, enqueue: bool = True
+    request: Request,
+    body: dict[str, Any],
+    *,
+    idempotency_key: str = "",
+    callback: bool = False,
+    enqueue: bool = True,
+    answer: bool = False,
 ) -> Decision:
     key = caller_key(request)
     version = resolve_policy_version(slug=body.get("policy"), number=body.get("policy_version"), key=key)
@@ -236,6 +250,7 @@ def record_from_body(
         idempotency_key=idempotency_key,
         callback=callback,
         enqueue=enqueue,
+        answer=answer,
     )
     return decision
 
@@ -295,21 +310,49 @@ def resolve_policy_version(*, slug: str | None, number: int | None, key: ApiKey 
 RESULT_POLL_INTERVAL_S = 0.01
 
 
-def wait_for_decisions(decisions: list[Decision], *, task_ids: list[str] | None = None) -> list[Decision]:
-    """Wait up to GUARD_TIMEOUT_S for the guard; 503 with Retry-After if any is still pending.
+def wait_for_answer(decision: Decision) -> dict[str, Any]:
+    """The answer to a synchronous call, waiting up to GUARD_TIMEOUT_S (503 with Retry-After after).
+
+    The guard task of a call that waits returns the decision as `decision_answer` renders it, so
+    the answer needs no second read of the row. Anything else (a repeated Idempotency-Key whose
+    first call did not wait, a timeout, a failed task) reads the row back.
+    """
+    deadline = time.monotonic() + settings.GUARD_TIMEOUT_S
+    if decision.status == Decision.Status.PENDING:
+        started = time.perf_counter()
+        answer = _task_result(str(decision.id), deadline)
+        if isinstance(answer, dict):
+            MODERATION_WAIT.observe(time.perf_counter() - started)
+            MODERATION_REQUESTS.labels(answer["verdict"] or "malformed").inc()
+            return answer
+    (decision,) = wait_for_decisions([decision], deadline=deadline)
+    return decision_answer(decision)
+
+
+def _task_result(task_id: str, deadline: float) -> Any:
+    """The guard task's return value, or None if it did not come by the deadline."""
+    # A timeout or a result-backend hiccup is not an error here: the decision row is the truth.
+    with contextlib.suppress(Exception):
+        return AsyncResult(task_id, app=app).get(
+            timeout=max(deadline - time.monotonic(), 0.01), interval=RESULT_POLL_INTERVAL_S, propagate=False
+        )
+    return None
+
+
+def wait_for_decisions(
+    decisions: list[Decision], *, task_ids: list[str] | None = None, deadline: float | None = None
+) -> list[Decision]:
+    """Wait until `deadline` (default: GUARD_TIMEOUT_S from now) for the guard; 503 with Retry-After if
+    any is still pending.
 
     The guard tasks are the decisions' own (task id = decision id) unless `task_ids` names them.
     """
-    deadline = time.monotonic() + settings.GUARD_TIMEOUT_S
+    deadline = time.monotonic() + settings.GUARD_TIMEOUT_S if deadline is None else deadline
     started = time.perf_counter()
     if any(d.status == Decision.Status.PENDING for d in decisions):
         pending_ids = [str(d.id) for d in decisions if d.status == Decision.Status.PENDING]
         for task_id in task_ids if task_ids is not None else pending_ids:
-            # A timeout or a result-backend hiccup is not an error here: the decision row is the truth.
-            with contextlib.suppress(Exception):
-                AsyncResult(task_id, app=app).get(
-                    timeout=max(deadline - time.monotonic(), 0.01), interval=RESULT_POLL_INTERVAL_S, propagate=False
-                )
+            _task_result(task_id, deadline)
     decisions = decisions_get_many(ids=[d.pk for d in decisions])
     MODERATION_WAIT.observe(time.perf_counter() - started)
     pending = [d for d in decisions if d.status == Decision.Status.PENDING]

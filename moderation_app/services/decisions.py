@@ -55,12 +55,14 @@ def decision_record(
     source: str = Decision.Source.API,
     callback: bool = False,
     enqueue: bool = True,
+    answer: bool = False,
 ) -> tuple[Decision, bool]:
     """Store the request as a pending decision, then queue it for the guard. Returns (decision, created).
 
     A repeated Idempotency-Key with the same request returns the first decision and queues nothing;
     with a different request it is refused (422). With `enqueue=False` the caller queues it, e.g.
-    with `decisions_enqueue_batch`.
+    with `decisions_enqueue_batch`. With `answer`, the caller waits for the guard: its task then
+    returns the decision as the API answers it.
     """
     digest = moderation_request_hash(policy_version=policy_version, request=request)
     if idempotency_key:
@@ -92,7 +94,7 @@ def decision_record(
             existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
             return _same_request(existing, digest), False
     if enqueue:
-        transaction.on_commit(lambda: _enqueue_decision(decision.pk))
+        transaction.on_commit(lambda: _enqueue_decision(decision.pk, answer=answer))
     return decision, True
 
 
@@ -106,11 +108,11 @@ def _same_request(existing: Decision, digest: str) -> Decision:
     return existing
 
 
-def _enqueue_decision(decision_id: uuid.UUID) -> None:
+def _enqueue_decision(decision_id: uuid.UUID, *, answer: bool) -> None:
     from training_worker.tasks.guard import moderate_decision
 
     # The task id is the decision id, so the API can wait on it by id.
-    moderate_decision.apply_async(args=(str(decision_id),), task_id=str(decision_id))
+    moderate_decision.apply_async(args=(str(decision_id),), kwargs={"answer": answer}, task_id=str(decision_id))
 
 
 def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:
@@ -174,7 +176,9 @@ def _decision_finish(*, decision: Decision, fields: dict[str, Any]) -> Decision:
             return decision
         for name, value in fields.items():
             setattr(decision, name, value)
-        review_route(decision=decision, fresh=True)
+        if review_route(decision=decision, fresh=True) is None:
+            # Known now: rendering the decision (the guard task's answer) need not look for an item.
+            Decision.review_item.related.set_cached_value(decision, None)
         _schedule_callback(decision)
     return decision
 

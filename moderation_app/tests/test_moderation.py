@@ -46,6 +46,8 @@ def test_a_service_gets_a_decision_in_one_call(service: APIClient, guard_worker:
     assert body["external_id"] == "m-1"
     assert body["latency_ms"] >= body["queue_ms"] >= 0
     detail = service.get(f"/api/v1/decisions/{body['id']}/").json()
+    # The guard task rendered the answer; reading the stored row renders the same.
+    assert {key: detail[key] for key in body} == body
     assert detail["raw_output"].startswith("<think>")
     assert detail["messages"] == [{"role": "user", "content": "How do I bake bread?"}]
     assert detail["template_version"] == "rsafe-1"
@@ -54,10 +56,11 @@ def test_a_service_gets_a_decision_in_one_call(service: APIClient, guard_worker:
 def test_a_sync_call_costs_the_web_a_handful_of_queries(
     service: APIClient, guard_worker: Any, active_tiny_model: Any, django_assert_max_num_queries: Any
 ) -> None:
-    """Every call pays for each query on its way to the guard and back: the key, the policy, the new
-    row, and one read of the finished decision with all it shows (the worker's queries are its own)."""
+    """Every call pays for each query on its way to the guard and back: the key, the policy and the
+    new row. The guard task returns the finished decision as the API answers it, so the web does not
+    read it back (the worker's queries are its own)."""
     assert service.post("/api/v1/moderate", {"input": "warm up"}, format="json").status_code == 200
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(3):
         response = service.post("/api/v1/moderate", {"input": "How do I bake bread?"}, format="json")
     assert response.status_code == 200
     assert response.json()["model"]["name"] == "tiny-random"

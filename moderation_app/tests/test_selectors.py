@@ -20,6 +20,7 @@ def test_it_reads_decisions_back_with_their_whole_answer_in_one_query(django_ass
     assert [a["id"] for a in answers] == [str(safe.pk), str(flagged.pk)]
     assert answers[1]["review"] == {"status": "open", "reason": "flagged"}
     assert answers[1]["policy"]["slug"] == flagged.policy_version.policy.slug
+    assert flagged.model_version is not None
     assert answers[1]["model"]["name"] == flagged.model_version.name
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.celery import app
+from moderation_app.apis.moderation import decision_answer
 from moderation_app.models import Decision
 from moderation_app.selectors import case_sample
 from moderation_app.services import decision_complete, decision_fail
@@ -132,12 +133,17 @@ MODERATE_MAX_RETRIES = 10
     soft_time_limit=300,
     time_limit=360,
 )
-def moderate_decision(self: Task, decision_id: str) -> str:
-    """Judge one pending decision and complete it. Redelivered messages of done decisions are no-ops."""
-    decision = Decision.objects.select_related("policy_version").get(pk=decision_id)
-    if decision.status != Decision.Status.PENDING:
-        return str(decision.status)
-    return _moderate(self, [decision])[0]
+def moderate_decision(self: Task, decision_id: str, answer: bool = False) -> str | dict[str, Any]:
+    """Judge one pending decision and complete it; returns its status, or with `answer` (a caller
+    waits for it) the decision as the API answers it. Redelivered messages of done decisions judge
+    nothing again."""
+    # The answer names the policy: load it with the decision rather than in a query of its own.
+    decision = Decision.objects.select_related("policy_version__policy" if answer else "policy_version").get(
+        pk=decision_id
+    )
+    if decision.status == Decision.Status.PENDING:
+        (decision,) = _moderate(self, [decision])
+    return decision_answer(decision) if answer else str(decision.status)
 
 
 @app.task(
@@ -175,7 +181,7 @@ def guard_request(spec: dict[str, Any], messages: list[dict[str, str]], target: 
     )
 
 
-def _moderate(task: Task, decisions: list[Decision]) -> list[str]:
+def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
     """Judge pending decisions together and complete them; retry while no guard can run, then fail closed."""
     started_at = timezone.now()
     try:
@@ -185,10 +191,10 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[str]:
         )
     except GuardUnavailable as exc:
         if task.request.retries >= MODERATE_MAX_RETRIES:
-            return [str(decision_fail(decision=d, error=str(exc)).status) for d in decisions]
+            return [decision_fail(decision=d, error=str(exc)) for d in decisions]
         raise task.retry(exc=exc, countdown=min(2**task.request.retries, 30)) from exc
     return [
-        str(decision_complete(decision=d, result=r, model_version=model, started_at=started_at).status)
+        decision_complete(decision=d, result=r, model_version=model, started_at=started_at)
         for d, r in zip(decisions, results, strict=True)
     ]
 

@@ -56,6 +56,9 @@ def test_an_editor_runs_content_and_a_draft_in_the_playground(
         page.locator(".cm-content").fill(draft)
         page.get_by_test_id("editor-status").filter(has_text="Valid").wait_for()
         page.get_by_role("link", name="Try in playground").click()
+        # Until the playground has replaced the editor, "Version" also names the editor's own fields.
+        page.wait_for_url("**/playground?policy=*")
+        page.get_by_label("Content to judge").wait_for()
         page.get_by_label("Version").select_option(label="Unsaved draft in the editor")
         page.get_by_label("A conversation").check()
         page.get_by_label("Message 1 text").fill("Tell me about locks.")

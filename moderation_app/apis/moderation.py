@@ -294,7 +294,8 @@ def resolve_policy_version(*, slug: str | None, number: int | None, key: ApiKey 
     slug = slug or (key.policy.slug if key and key.policy else None)
     if slug is None:
         raise ApiError(code="invalid", message="policy: name a policy (this API key has no default policy)")
-    policy = policy_get_for_judging(slug=slug)
+    # The key's own policy was read with the key, in this request.
+    policy = key.policy if key and key.policy and key.policy.slug == slug else policy_get_for_judging(slug=slug)
     if number:
         return policy_version_get(policy=policy, number=number)
     if policy.published_version is None:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -13,7 +14,7 @@ from moderation_app.models import Decision
 from moderation_app.services import api_key_create
 from moderation_app.tests.factories import UserFactory
 from policies_app.models import Policy
-from policies_app.services import policy_create, policy_ensure_default
+from policies_app.services import policy_create, policy_ensure_default, policy_version_create, policy_version_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,11 +57,11 @@ def test_a_service_gets_a_decision_in_one_call(service: APIClient, guard_worker:
 def test_a_sync_call_costs_the_web_a_handful_of_queries(
     service: APIClient, guard_worker: Any, active_tiny_model: Any, django_assert_max_num_queries: Any
 ) -> None:
-    """Every call pays for each query on its way to the guard and back: the key, the policy and the
-    new row. The guard task returns the finished decision as the API answers it, so the web does not
-    read it back (the worker's queries are its own)."""
+    """Every call pays for each query on its way to the guard and back: the key (with its policy's
+    published version) and the new row. The guard task returns the finished decision as the API
+    answers it, so the web does not read it back (the worker's queries are its own)."""
     assert service.post("/api/v1/moderate", {"input": "warm up"}, format="json").status_code == 200
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         response = service.post("/api/v1/moderate", {"input": "How do I bake bread?"}, format="json")
     assert response.status_code == 200
     assert response.json()["model"]["name"] == "tiny-random"
@@ -144,6 +145,18 @@ def test_content_over_the_limit_gets_413(service: APIClient) -> None:
     response = service.post("/api/v1/moderate", {"input": "x" * 101}, format="json")
     assert response.status_code == 413
     assert "the limit is 100" in response.json()["error"]["message"]
+
+
+def test_a_call_under_the_keys_policy_uses_the_version_published_just_before(
+    service: APIClient, policy: Policy, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    source = policy.versions.get(number=1).source.replace("title: Core safety policy", "title: Core safety v2", 1)
+    with transaction.atomic():
+        version = policy_version_create(policy=policy, source=source, message="v2", actor=None)
+        policy_version_publish(policy=policy, version=version, actor=None, force=True, note="test")
+    response = service.post("/api/v1/moderate", {"input": "hello", "reasoning": "none"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["policy"]["version"] == 2
 
 
 def test_an_unpublished_policy_gets_409(service: APIClient) -> None:

@@ -9,13 +9,17 @@ whole list, which grows with the rate, and two concurrent requests can each over
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
 
 WINDOW_S = 60
 MIN_WAIT_S = 1.0
+COUNTER_TTL_S = 2 * WINDOW_S + 5  # a counter is read in its own window and in the next
 
 
 def sliding_window_wait(
@@ -58,18 +62,41 @@ def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
     now = time.time() if now is None else now
     window = math.floor(now / WINDOW_S)
     current_key, previous_key = f"ratelimit:{key}:{window}", f"ratelimit:{key}:{window - 1}"
-    current = _increment(current_key)
-    previous = int(cache.get(previous_key) or 0)
+    current, previous = _count(current_key, previous_key)
     wait = sliding_window_wait(previous=previous, current=current - 1, limit=limit, elapsed=(now / WINDOW_S) - window)
     if wait > 0:
         cache.decr(current_key)
     return wait
 
 
+def _count(current_key: str, previous_key: str) -> tuple[int, int]:
+    """This window's count with this request added, and the previous window's."""
+    client = _redis()
+    if client is None:  # the file cache of a one-machine install
+        return _increment(current_key), int(cache.get(previous_key) or 0)
+    # One round trip instead of the cache API's three (EXISTS and INCR, then GET). The keys and the
+    # plain integer values are the ones the cache API reads and writes.
+    current, previous = cache.make_key(current_key), cache.make_key(previous_key)
+    pipeline = client.pipeline(transaction=False)
+    pipeline.set(current, 0, ex=COUNTER_TTL_S, nx=True)
+    pipeline.incr(current)
+    pipeline.get(previous)
+    _, count, before = pipeline.execute()
+    return int(count), int(before or 0)
+
+
+@functools.cache
+def _redis() -> redis.Redis | None:
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return None
+    return redis.Redis.from_url(config["LOCATION"])
+
+
 def _increment(key: str) -> int:
     try:
         return int(cache.incr(key))
     except ValueError:  # no counter yet for this window
-        if cache.add(key, 1, timeout=2 * WINDOW_S + 5):
+        if cache.add(key, 1, timeout=COUNTER_TTL_S):
             return 1
         return int(cache.incr(key))  # another request made it first

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 
+from moderation_app import ratelimit
 from moderation_app.ratelimit import WINDOW_S, rate_limit_hit
 
 MINUTE_START = 1_800_000_000 // WINDOW_S * WINDOW_S  # a fixed clock: the start of some minute
@@ -51,3 +54,29 @@ def test_requests_at_the_same_time_are_each_counted() -> None:
         waits = list(pool.map(lambda _: rate_limit_hit(key=key, limit=25, now=MINUTE_START + 5), range(40)))
     assert waits.count(0) == 25
     assert cache.get(f"ratelimit:{key}:{MINUTE_START // WINDOW_S}") == 25
+
+
+def test_a_one_machine_install_counts_in_its_file_cache(settings: Any, tmp_path: Path) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    ratelimit._redis.cache_clear()  # it is chosen once per process, from the settings
+    try:
+        assert ratelimit._redis() is None
+        key = _key()
+        waits = [rate_limit_hit(key=key, limit=2, now=MINUTE_START + 1) for _ in range(3)]
+        assert waits[:2] == [0, 0]
+        assert waits[2] > 0
+        assert cache.get(f"ratelimit:{key}:{MINUTE_START // WINDOW_S}") == 2
+    finally:
+        ratelimit._redis.cache_clear()
+
+
+def test_on_redis_it_counts_in_one_round_trip_under_the_cache_api_s_keys() -> None:
+    key, client = _key(), ratelimit._redis()
+    assert client is not None
+    assert rate_limit_hit(key=key, limit=5, now=MINUTE_START + 1) == 0
+    assert rate_limit_hit(key=key, limit=5, now=MINUTE_START + 2) == 0
+    counter = f"ratelimit:{key}:{MINUTE_START // WINDOW_S}"
+    assert cache.get(counter) == 2
+    assert 0 < client.ttl(cache.make_key(counter)) <= ratelimit.COUNTER_TTL_S  # it expires after the next window

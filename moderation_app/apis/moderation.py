@@ -324,7 +324,7 @@ def wait_for_answer(decision: Decision) -> dict[str, Any]:
         answer = _task_result(str(decision.id), deadline)
         if isinstance(answer, dict):
             MODERATION_WAIT.observe(time.perf_counter() - started)
-            MODERATION_REQUESTS.labels(answer["verdict"] or "malformed").inc()
+            _count_verdicts([answer["verdict"]])
             return answer
     (decision,) = wait_for_decisions([decision], deadline=deadline)
     return decision_answer(decision)
@@ -369,9 +369,13 @@ def wait_for_decisions(
             status_code=503,
             headers={"Retry-After": "5", "Location": f"/api/v1/decisions/{first}/"},
         )
-    for decision in decisions:
-        MODERATION_REQUESTS.labels(decision.verdict or "malformed").inc()
+    _count_verdicts([d.verdict for d in decisions])
     return decisions
+
+
+def _count_verdicts(verdicts: list[str | None]) -> None:
+    for verdict in verdicts:
+        MODERATION_REQUESTS.labels(verdict or "malformed").inc()
 
 
 class DecisionListApi(APIView):

@@ -13,11 +13,11 @@ import pytest
 
 from policies_app.services import DEFAULT_POLICY_PATH
 from policies_app.spec import parse_policy
-from training_worker.guard.backends.vllm_backend import VllmBackend
+from training_worker.guard.backends.vllm_backend import PromptReading, VllmBackend
 from training_worker.guard.engine import Guard
 from training_worker.guard.parser import parse_output
 from training_worker.guard.template import Message
-from training_worker.guard.types import GuardRequest
+from training_worker.guard.types import Continuation, GuardRequest
 
 pytestmark = pytest.mark.slow
 SPEC = dataclasses.asdict(parse_policy(DEFAULT_POLICY_PATH.read_text()))
@@ -103,3 +103,57 @@ def test_a_request_the_engine_refuses_fails_only_its_caller(vllm_guard: Guard) -
         backend.generate([too_long], max_new_tokens=1, stop="</think>")
     (result,) = vllm_guard.judge([_request("How do I bake bread?", "none")])
     assert result.error is None
+
+
+def _one_token_at_a_time(backend: VllmBackend, prefix: str, continuation: Continuation) -> float:
+    """The reference: each scored token from a one-token request of its own, as vLLM samples it."""
+    given, scored = backend._ids(continuation.given), backend._ids(continuation.scored)
+    total = 0.0
+    for position, token in enumerate(scored):
+        context = tuple(backend._ids(prefix) + given + scored[:position])
+        table = backend._top_logprobs([context])[context]
+        total += table[token].logprob if token in table else backend._forced([context], [token])[0]
+    return total
+
+
+def _prefix_whose_scoring_rows_get_cached(backend: VllmBackend, guard: Guard) -> str:
+    """A scoring prefix two tokens short of a KV block's end: its scoring prompts cross the block's
+    end, so when it is scored again, their rows for the verdict come from the cache."""
+    block = backend.llm.llm_engine.vllm_config.cache_config.block_size
+    text = "How do I pick the lock of my own front door"
+    for _ in range(4 * block):
+        prefix = guard.prompt(_request(text + "?", "none")) + "\n</think>\n\\boxed{"
+        if len(backend._ids(prefix)) % block == block - 2:
+            return prefix
+        text += " please"
+    raise AssertionError("no padding gave the wanted alignment")
+
+
+def test_scores_read_through_prompt_rows_equal_one_token_requests(
+    vllm_guard: Guard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = vllm_guard.backend
+    assert isinstance(backend, VllmBackend)
+    codes = [c["code"] for c in SPEC["categories"]]
+    continuations = [Continuation("", "safe"), Continuation("", "unsafe")] + [
+        Continuation("unsafe}\nCategories:", " " + code) for code in codes
+    ]
+    prefix = _prefix_whose_scoring_rows_get_cached(backend, vllm_guard)
+    readings: list[PromptReading] = []
+    read_through = backend._read_through
+
+    def recorded(prompts: list[tuple[tuple[int, ...], bool]]) -> list[PromptReading]:
+        got = read_through(prompts)
+        readings.extend(got)
+        return got
+
+    monkeypatch.setattr(backend, "_read_through", recorded)
+    (first,) = backend.score([prefix], continuations)
+    assert any(r.rows is not None for r in readings)
+    readings.clear()
+    (again,) = backend.score([prefix], continuations)
+    # This time the verdict's rows came from the cache: those values are read another way.
+    assert any(r.rows is not None and r.cached > len(backend._ids(prefix)) for r in readings)
+    reference = [_one_token_at_a_time(backend, prefix, c) for c in continuations]
+    assert first == pytest.approx(reference, abs=1e-3)
+    assert again == pytest.approx(reference, abs=1e-3)

@@ -5,18 +5,26 @@ version reuses the policy block's KV cache. The engine is driven by one thread (
 that takes requests from any thread: calls from several threads run at once, and requests that
 arrive while others are in flight join them at the next engine step.
 
-Scoring does not use `prompt_logprobs`: vLLM skips the prefix cache for such requests. Instead each
-scored token is read as the next-token log-probability of a one-token request whose prompt ends
-just before it (cached, so only the tail is computed). A token outside the top-k is asked for again
-with `allowed_token_ids=[token]`: vLLM reports raw log-probabilities, unaffected by that mask.
-Scoring requests skip detokenization: only token ids and numbers are read, and turning the 200
-candidates of every request into text took about a fifth of the time of `none` on the CPU.
+Scoring reads every scored token's log-probability, usually in two rounds (`_next_token_logprobs`):
+1. each prefix alone, its next-token top-k: the verdict's first token, and the prefix in the cache;
+2. per prefix, the prompts `plan_prompts` chooses: one that runs through the rest of the scored
+   tokens, read from its prompt log-probabilities past the cached blocks, and one ending at each
+   choice (the category codes), read from the top-k after it;
+3. what is still missing (a row that came from the cache, a token outside the top-k) as one-token
+   requests of its own, and a token outside their top-k once more with `allowed_token_ids=[token]`:
+   vLLM reports raw log-probabilities, unaffected by that mask.
+vLLM skips the prefix cache for a request with prompt log-probabilities unless it is told not to
+(`skip_reading_prefix_cache=False`); it then computes only the rows past the cached blocks, and the
+rows of cached positions hold no values. Scoring requests skip detokenization: only token ids and
+numbers are read, and turning the 200 candidates of every request into text took about a fifth of
+the time of `none` on the CPU.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +130,7 @@ class VllmBackend:
             for out in outputs
         ]
 
-    def _top_logprobs(self, contexts: list[tuple[int, ...]]) -> dict[tuple[int, ...], dict[int, Any]]:
+    def _top_logprobs(self, contexts: list[Tokens]) -> dict[Tokens, dict[int, Any]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -132,53 +140,158 @@ class VllmBackend:
         )
         return {c: out.outputs[0].logprobs[0] for c, out in zip(contexts, outputs, strict=True)}
 
-    def _next_token_logprobs(self, contexts: list[list[int]], wanted: list[int], bases: list[list[int]]) -> list[float]:
-        """log P(wanted[i] | contexts[i]) for every i, in as few engine calls as possible.
-
-        The `bases` (each prefix alone) go first: requests in flight together do not share a prefix
-        that is not cached yet, so the rest, sent after, find it in the cache.
-        """
+    def _read_through(self, prompts: list[tuple[Tokens, bool]]) -> list[PromptReading]:
+        """Each prompt's next-token top-k and, where asked, its computed rows, in one engine round."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        keys = [tuple(c) for c in contexts]
-        first = sorted({tuple(b) for b in bases})
-        tables = self._top_logprobs(first)
-        tables.update(self._top_logprobs(sorted(set(keys) - set(tables))))
-        values: list[float | None] = [
-            tables[key][token].logprob if token in tables[key] else None
-            for key, token in zip(keys, wanted, strict=True)
+        plain = SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K, detokenize=False)
+        # The cache is read all the same: only the rows past the cached blocks are computed.
+        with_rows = plain.clone()
+        with_rows.prompt_logprobs, with_rows.skip_reading_prefix_cache = 0, False
+        outputs = self.driver.run(
+            [TokensPrompt(prompt_token_ids=list(p)) for p, _ in prompts],
+            [with_rows if rows else plain for _, rows in prompts],
+        )
+        return [
+            PromptReading(
+                prompt=p,
+                rows=out.prompt_logprobs if rows else None,
+                cached=out.num_cached_tokens or 0,
+                after=out.outputs[0].logprobs[0],
+            )
+            for (p, rows), out in zip(prompts, outputs, strict=True)
         ]
+
+    def _forced(self, contexts: list[Tokens], tokens: list[int]) -> list[float]:
+        """log P(token | context) for tokens outside the top-k: one request each, masked to that token."""
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        outputs = self.driver.run(
+            [TokensPrompt(prompt_token_ids=list(c)) for c in contexts],
+            [
+                SamplingParams(temperature=0.0, max_tokens=1, logprobs=0, allowed_token_ids=[t], detokenize=False)
+                for t in tokens
+            ],
+        )
+        return [float(out.outputs[0].logprobs[0][t].logprob) for t, out in zip(tokens, outputs, strict=True)]
+
+    def _next_token_logprobs(self, pairs: list[Pair], bases: list[Tokens], owners: list[int]) -> list[float]:
+        """log P(token | context) for every (context, token) pair, in as few engine rounds as possible.
+
+        `owners[i]` is the index in `bases` of the prefix pair i continues. The bases go first:
+        requests in flight together do not share a prefix that is not cached yet, so the requests
+        sent after them find it in the cache and compute only their own tails.
+        """
+        values: list[float | None] = [None] * len(pairs)
+        tables = self._top_logprobs(sorted(set(bases)))
+        for i, (context, token) in enumerate(pairs):
+            values[i] = _logprob(tables.get(context), token)
+        self._read_missing_through_prompts(pairs, owners, values)
         missing = [i for i, v in enumerate(values) if v is None]
         if missing:
-            forced = self.driver.run(
-                [TokensPrompt(prompt_token_ids=contexts[i]) for i in missing],
-                [
-                    SamplingParams(
-                        temperature=0.0, max_tokens=1, logprobs=0, allowed_token_ids=[wanted[i]], detokenize=False
-                    )
-                    for i in missing
-                ],
-            )
-            for i, out in zip(missing, forced, strict=True):
-                values[i] = out.outputs[0].logprobs[0][wanted[i]].logprob
+            tables = self._top_logprobs(sorted({pairs[i][0] for i in missing}))
+            for i in missing:
+                values[i] = _logprob(tables[pairs[i][0]], pairs[i][1])
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            forced = self._forced([pairs[i][0] for i in missing], [pairs[i][1] for i in missing])
+            for i, value in zip(missing, forced, strict=True):
+                values[i] = value
         return [float(v) for v in values if v is not None]
+
+    def _read_missing_through_prompts(self, pairs: list[Pair], owners: list[int], values: list[float | None]) -> None:
+        """Fill what it can of the missing values with one round of `plan_prompts` prompts per prefix."""
+        missing_by_owner: dict[int, list[int]] = {}
+        for i, value in enumerate(values):
+            if value is None:
+                missing_by_owner.setdefault(owners[i], []).append(i)
+        planned = {owner: plan_prompts([pairs[i] for i in indices]) for owner, indices in missing_by_owner.items()}
+        readings = iter(self._read_through([p for prompts in planned.values() for p in prompts]))
+        for owner, prompts in planned.items():
+            mine = [next(readings) for _ in prompts]
+            for i in missing_by_owner[owner]:
+                values[i] = next((v for r in mine if (v := r.logprob(*pairs[i])) is not None), None)
 
     def score(
         self, prefixes: Sequence[str], continuations: Sequence[Continuation], *, shared_prefix: str | None = None
     ) -> list[list[float]]:
-        contexts: list[list[int]] = []
-        wanted: list[int] = []
-        spans: list[tuple[int, int]] = []  # per (prefix, continuation): where its tokens are in `wanted`
+        pairs: list[Pair] = []
+        owners: list[int] = []
+        spans: list[tuple[int, int]] = []  # per (prefix, continuation): where its tokens are in `pairs`
         pieces = [(self._ids(c.given), self._ids(c.scored)) for c in continuations]
-        bases = [self._ids(prefix) for prefix in prefixes]
-        for prefix_ids in bases:
+        bases = [tuple(self._ids(prefix)) for prefix in prefixes]
+        for owner, prefix_ids in enumerate(bases):
             for given, scored in pieces:
-                start = len(wanted)
+                start = len(pairs)
                 for position in range(len(scored)):
-                    contexts.append(prefix_ids + given + scored[:position])
-                    wanted.append(scored[position])
-                spans.append((start, len(wanted)))
-        logprobs = self._next_token_logprobs(contexts, wanted, bases)
+                    pairs.append((prefix_ids + tuple(given + scored[:position]), scored[position]))
+                    owners.append(owner)
+                spans.append((start, len(pairs)))
+        logprobs = self._next_token_logprobs(pairs, bases, owners)
         k = len(continuations)
         return [[sum(logprobs[a:b]) for a, b in spans[i * k : (i + 1) * k]] for i in range(len(prefixes))]
+
+
+Tokens = tuple[int, ...]
+Pair = tuple[Tokens, int]  # a context and the token whose log-probability after it is wanted
+
+
+def _logprob(table: dict[int, Any] | None, token: int) -> float | None:
+    entry = table.get(token) if table is not None else None
+    return None if entry is None else float(entry.logprob)
+
+
+def plan_prompts(pairs: Sequence[Pair]) -> list[tuple[Tokens, bool]]:
+    """The fewest prompts whose readings give every (context, token) pair of one prefix, each with
+    whether its prompt log-probabilities are needed.
+
+    A pair is read from the top-k after a prompt equal to its context, or from the prompt row of a
+    longer prompt that runs through its context and its token. A context where several tokens are
+    wanted (a choice, like the digits of the category codes) or that no other context runs through
+    with its token is a prompt; every other pair is read from the rows of the longest prompt
+    through it. Prompt rows cost vLLM a pass over every row of the prompt, so only the prompts
+    read that way ask for them.
+
+    >>> plan_prompts([((1,), 2), ((1, 2), 3), ((1, 2, 3, 4), 5), ((1, 2, 3, 4), 6), ((1, 7), 8), ((1, 7), 8)])
+    [((1, 2, 3, 4), True), ((1, 7), False)]
+    """
+    tokens: dict[Tokens, set[int]] = {}
+    for context, token in pairs:
+        tokens.setdefault(context, set()).add(token)
+
+    def longest_through(sequence: Tokens) -> Tokens | None:
+        through = [c for c in tokens if len(c) >= len(sequence) and c[: len(sequence)] == sequence]
+        return max(through, key=len, default=None)
+
+    with_rows: set[Tokens] = set()
+    prompts: set[Tokens] = set()
+    for context, wanted in tokens.items():
+        carrier = longest_through((*context, *wanted)) if len(wanted) == 1 else None
+        if carrier is None:
+            prompts.add(context)
+        else:
+            with_rows.add(carrier)
+    # Prompts with rows go first: one sent after another of the same prefix may find part of its
+    # rows in the blocks the other has just computed, and those rows hold no values.
+    return sorted(((prompt, prompt in with_rows) for prompt in prompts | with_rows), key=lambda p: (not p[1], p[0]))
+
+
+@dataclass(frozen=True)
+class PromptReading:
+    """What one scoring prompt gave: the log-probability of each of its tokens that was computed
+    (rows of cached positions hold no values) and the top-k of the token after it."""
+
+    prompt: Tokens
+    rows: Any  # vLLM's prompt_logprobs, one {token: Logprob} per prompt position (None first), or None
+    cached: int  # leading prompt tokens whose KV came from the cache
+    after: dict[int, Any]
+
+    def logprob(self, context: Tokens, token: int) -> float | None:
+        """log P(token | context) if this reading holds it."""
+        n = len(context)
+        if self.rows is not None and n < len(self.prompt) and self.prompt[n] == token and self.prompt[:n] == context:
+            # Row n is computed from position n - 1; a cached position's row holds no value.
+            return _logprob(self.rows[n], token) if n - 1 >= self.cached else None
+        return _logprob(self.after, token) if self.prompt == context else None

@@ -318,6 +318,18 @@ def run_vllm(
             before_warmup=reset,
             prefix_caching=True,
         )
+        lone = items[: args.single_n]
+        scenarios["vllm_single_none"] = run_scenario(
+            "vllm_single_none",
+            guard,
+            spec,
+            lone,
+            reasoning="none",
+            group=1,
+            before_warmup=reset,
+            prefix_caching=True,
+            note=f"one item per call, the first {len(lone)} prompts (--single-n): a lone API call's guard latency",
+        )
         for limit in args.think_sweep:
             name = f"vllm_batched_full_32_think_{limit}"
             scenarios[name] = run_scenario(
@@ -437,6 +449,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="prompts for the one-at-a-time transformers baseline (the first of the N); it is slow",
     )
     parser.add_argument(
+        "--single-n",
+        type=int,
+        default=16,
+        help="prompts for vLLM one item per call, reasoning `none` (the first of the N)",
+    )
+    parser.add_argument(
         "--no-prefix-cache-n",
         type=int,
         default=32,
@@ -464,6 +482,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.n = 8
     args.sequential_n = max(1, min(args.sequential_n, args.n))
     args.no_prefix_cache_n = max(1, min(args.no_prefix_cache_n, args.n))
+    args.single_n = max(1, min(args.single_n, args.n))
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     try:
         args.think_sweep = [int(v) for v in args.think_sweep.split(",") if v.strip()]

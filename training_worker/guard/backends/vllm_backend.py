@@ -185,28 +185,28 @@ class VllmBackend:
         sent after them find it in the cache and compute only their own tails.
         """
         values: list[float | None] = [None] * len(pairs)
-        tables = self._top_logprobs(sorted(set(bases)))
-        for i, (context, token) in enumerate(pairs):
-            values[i] = _logprob(tables.get(context), token)
+        self._fill_from_top_k(pairs, values, contexts=sorted(set(bases)))
         self._read_missing_through_prompts(pairs, owners, values)
-        missing = [i for i, v in enumerate(values) if v is None]
-        if missing:
-            tables = self._top_logprobs(sorted({pairs[i][0] for i in missing}))
-            for i in missing:
-                values[i] = _logprob(tables[pairs[i][0]], pairs[i][1])
-        missing = [i for i, v in enumerate(values) if v is None]
-        if missing:
+        if missing := _missing(values):
+            self._fill_from_top_k(pairs, values, contexts=sorted({pairs[i][0] for i in missing}))
+        if missing := _missing(values):
             forced = self._forced([pairs[i][0] for i in missing], [pairs[i][1] for i in missing])
             for i, value in zip(missing, forced, strict=True):
                 values[i] = value
         return [float(v) for v in values if v is not None]
 
+    def _fill_from_top_k(self, pairs: list[Pair], values: list[float | None], *, contexts: list[Tokens]) -> None:
+        """Fill the missing values whose context is one of `contexts` from its next-token top-k."""
+        tables = self._top_logprobs(contexts)
+        for i in _missing(values):
+            context, token = pairs[i]
+            values[i] = _logprob(tables.get(context), token)
+
     def _read_missing_through_prompts(self, pairs: list[Pair], owners: list[int], values: list[float | None]) -> None:
         """Fill what it can of the missing values with one round of `plan_prompts` prompts per prefix."""
         missing_by_owner: dict[int, list[int]] = {}
-        for i, value in enumerate(values):
-            if value is None:
-                missing_by_owner.setdefault(owners[i], []).append(i)
+        for i in _missing(values):
+            missing_by_owner.setdefault(owners[i], []).append(i)
         planned = {owner: plan_prompts([pairs[i] for i in indices]) for owner, indices in missing_by_owner.items()}
         readings = iter(self._read_through([p for prompts in planned.values() for p in prompts]))
         for owner, prompts in planned.items():
@@ -236,6 +236,10 @@ class VllmBackend:
 
 Tokens = tuple[int, ...]
 Pair = tuple[Tokens, int]  # a context and the token whose log-probability after it is wanted
+
+
+def _missing(values: list[float | None]) -> list[int]:
+    return [i for i, value in enumerate(values) if value is None]
 
 
 def _logprob(table: dict[int, Any] | None, token: int) -> float | None:

@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from config.errors import found_or_404
+from moderation_app.keycache import key_cache_get, key_cache_put
 from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel
 
 KEY_PREFIX = "ak_"
@@ -25,14 +26,18 @@ def api_key_get_by_token(*, token: str) -> ApiKey | None:
     if not token.startswith(KEY_PREFIX) or token.count("_") < 2:
         return None
     prefix = token[len(KEY_PREFIX) :].split("_", 1)[0]
-    # The key's policy and its published version come with it, so a moderation call under the key's
-    # own policy looks up nothing more; their texts stay behind (the call needs neither).
-    key = (
-        ApiKey.objects.select_related("policy__published_version")
-        .defer("policy__published_version__source", "policy__published_version__spec")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
-    )
+    key = key_cache_get(prefix=prefix)
+    if key is None:
+        # The key's policy and its published version come with it, so a moderation call under the
+        # key's own policy looks up nothing more; their texts stay behind (the call needs neither).
+        key = (
+            ApiKey.objects.select_related("policy__published_version")
+            .defer("policy__published_version__source", "policy__published_version__spec")
+            .filter(prefix=prefix, revoked_at__isnull=True)
+            .first()
+        )
+        if key is not None:
+            key_cache_put(key=key)
     if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(token)):
         return None
     return key

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from config.actors import Actor
 from config.errors import ApiError
+from moderation_app.keycache import key_cache_forget
 from policies_app.models import (
     Policy,
     PolicyBacktest,
@@ -148,6 +149,8 @@ def policy_version_publish(
         note = f"{note.strip()} (gate: {refusal})"
     locked.published_version = version
     locked.save(update_fields=["published_version"])
+    # API keys are cached with their policy's published version (moderation_app/keycache.py).
+    key_cache_forget(prefixes=locked.api_keys.values_list("prefix", flat=True))
     PolicyEvent.objects.create(policy=locked, version=version, kind=kind, actor=actor, note=note)
     policy.refresh_from_db()
     return policy

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config.actors import Actor
 from config.errors import ApiError
+from moderation_app.keycache import key_cache_forget, key_cache_put
 from moderation_app.models import ApiKey
 from moderation_app.selectors import KEY_PREFIX, api_key_hash
 from policies_app.models import Policy
@@ -57,6 +58,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        key_cache_forget(prefixes=[api_key.prefix])
     return api_key
 
 
@@ -66,6 +68,7 @@ def api_key_touch(*, api_key: ApiKey) -> None:
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        key_cache_put(key=api_key)  # else a cached copy would say "not used for a minute" on every call
 
 
 def user_ensure_demo_admin(*, username: str, password_file: Path) -> tuple[AbstractUser, str, bool]:

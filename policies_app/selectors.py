@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 
 from django.db.models import Max, QuerySet
 
@@ -20,6 +21,18 @@ def policy_get_for_judging(*, slug: str) -> Policy:
     """The policy with its published version, and nothing else: the moderation API's lookup on every call."""
     policy = Policy.objects.select_related("published_version").filter(slug=slug).first()
     return found_or_404(policy, f"no policy '{slug}'")
+
+
+@functools.lru_cache(maxsize=256)
+def policy_version_get_by_digest(*, version_id: int, sha256: str) -> PolicyVersion:
+    """A version with its policy, read once per process: the guard worker's lookup on every task.
+
+    Versions never change, so the row read once serves every later task. The digest is part of the
+    key, so an id that names another version (a database emptied and filled again) is read anew.
+    Its policy is as it was when read: use it for its slug, not for what is published now.
+    Raises PolicyVersion.DoesNotExist when no version has that id and digest (nothing is kept then).
+    """
+    return PolicyVersion.objects.select_related("policy").get(pk=version_id, sha256=sha256)
 
 
 def policy_version_list(*, policy: Policy) -> QuerySet[PolicyVersion]:

@@ -94,7 +94,7 @@ def decision_record(
             existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
             return _same_request(existing, digest), False
     if enqueue:
-        transaction.on_commit(lambda: _enqueue_decision(decision.pk, answer=answer))
+        transaction.on_commit(lambda: _enqueue_decision(decision, answer=answer))
     return decision, True
 
 
@@ -108,11 +108,17 @@ def _same_request(existing: Decision, digest: str) -> Decision:
     return existing
 
 
-def _enqueue_decision(decision_id: uuid.UUID, *, answer: bool) -> None:
+def _enqueue_decision(decision: Decision, *, answer: bool) -> None:
     from training_worker.tasks.guard import moderate_decision
 
-    # The task id is the decision id, so the API can wait on it by id.
-    moderate_decision.apply_async(args=(str(decision_id),), kwargs={"answer": answer}, task_id=str(decision_id))
+    # The task id is the decision id, so the API can wait on it by id. The version's digest lets the
+    # worker use the version it has already read instead of reading it with the decision.
+    version = decision.policy_version
+    moderate_decision.apply_async(
+        args=(str(decision.pk),),
+        kwargs={"answer": answer, "policy_version": [version.pk, version.sha256]},
+        task_id=str(decision.pk),
+    )
 
 
 def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:

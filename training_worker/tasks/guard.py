@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -18,7 +19,8 @@ from moderation_app.apis.moderation import decision_answer
 from moderation_app.models import Decision
 from moderation_app.selectors import case_sample
 from moderation_app.services import decision_complete, decision_fail
-from policies_app.models import PolicyBacktest, PolicyTestRun
+from policies_app.models import PolicyBacktest, PolicyTestRun, PolicyVersion
+from policies_app.selectors import policy_version_get_by_digest
 from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
 from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime
 from training_worker.guard.template import Message
@@ -133,17 +135,28 @@ MODERATE_MAX_RETRIES = 10
     soft_time_limit=300,
     time_limit=360,
 )
-def moderate_decision(self: Task, decision_id: str, answer: bool = False) -> str | dict[str, Any]:
+def moderate_decision(
+    self: Task, decision_id: str, answer: bool = False, policy_version: tuple[int, str] | None = None
+) -> str | dict[str, Any]:
     """Judge one pending decision and complete it; returns its status, or with `answer` (a caller
     waits for it) the decision as the API answers it. Redelivered messages of done decisions judge
-    nothing again."""
-    # The answer names the policy: load it with the decision rather than in a query of its own.
-    decision = Decision.objects.select_related("policy_version__policy" if answer else "policy_version").get(
-        pk=decision_id
-    )
+    nothing again. `policy_version` (id, sha256) names the decision's version as the API read it."""
+    decision = _pending_decision(decision_id, policy_version)
     if decision.status == Decision.Status.PENDING:
         (decision,) = _moderate(self, [decision])
     return decision_answer(decision) if answer else str(decision.status)
+
+
+def _pending_decision(decision_id: str, policy_version: tuple[int, str] | None) -> Decision:
+    """The decision with its policy version, the version from this worker's own copy when it has one."""
+    if policy_version is not None:
+        decision = Decision.objects.get(pk=decision_id)
+        version_id, sha256 = policy_version
+        if decision.policy_version_id == version_id:
+            with contextlib.suppress(PolicyVersion.DoesNotExist):
+                decision.policy_version = policy_version_get_by_digest(version_id=version_id, sha256=sha256)
+                return decision
+    return Decision.objects.select_related("policy_version__policy").get(pk=decision_id)
 
 
 @app.task(

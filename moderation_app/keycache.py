@@ -3,8 +3,8 @@
 Every moderation call authenticates. Reading the key with its policy and published version from the
 database took a third of the web's own time per call (a three-table query, most of it the ORM
 building it); the cache gives it back in one round trip. The entries are shared by every web process
-and forgotten when what they hold changes: a revoked key, a policy's newly published version (after
-the change commits). `API_KEY_CACHE_S` bounds how long an entry can outlive a change it missed (a
+and forgotten when what they hold changes: a revoked key, a policy's newly published version (at
+once, and again when the change commits). `API_KEY_CACHE_S` bounds how long an entry can outlive a change it missed (a
 request that read the row just before the change and stored it just after); 0 turns the cache off.
 """
 

@@ -29,10 +29,11 @@ def api_key_get_by_token(*, token: str) -> ApiKey | None:
     key = key_cache_get(prefix=prefix)
     if key is None:
         # The key's policy and its published version come with it, so a moderation call under the
-        # key's own policy looks up nothing more; their texts stay behind (the call needs neither).
+        # key's own policy looks up nothing more; their texts stay behind (the call needs neither),
+        # and so does the webhook secret, which the cache should not hold (deliveries read it anew).
         key = (
             ApiKey.objects.select_related("policy__published_version")
-            .defer("policy__published_version__source", "policy__published_version__spec")
+            .defer("policy__published_version__source", "policy__published_version__spec", "webhook_secret")
             .filter(prefix=prefix, revoked_at__isnull=True)
             .first()
         )

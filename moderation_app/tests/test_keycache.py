@@ -46,6 +46,15 @@ def test_a_cached_key_still_needs_its_secret(policy: Policy) -> None:
     assert api_key_get_by_token(token=token[:-1] + ("A" if token[-1] != "A" else "B")) is None
 
 
+def test_the_cache_never_holds_a_webhook_secret(policy: Policy) -> None:
+    key, token = api_key_create(name="hooked", policy=policy, actor=None, webhook_url="https://example.test/hook")
+    assert key.webhook_secret
+    _authenticate(token)
+    cached = key_cache_get(prefix=key.prefix)
+    assert cached is not None
+    assert "webhook_secret" not in cached.__dict__
+
+
 def test_a_revoked_key_is_refused_at_once_though_it_was_cached(policy: Policy) -> None:
     key, token = api_key_create(name="chat", policy=policy, actor=None)
     _authenticate(token)

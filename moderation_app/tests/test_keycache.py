@@ -6,11 +6,14 @@ from typing import Any
 import pytest
 from django.test import override_settings
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from moderation_app.authentication import ApiKeyAuthentication
 from moderation_app.keycache import key_cache_get, key_cache_put
 from moderation_app.models import ApiKey
 from moderation_app.selectors import api_key_get_by_token
-from moderation_app.services import api_key_create, api_key_revoke, api_key_touch
+from moderation_app.services import api_key_create, api_key_revoke
 from policies_app.models import Policy
 from policies_app.services import policy_ensure_default, policy_version_create, policy_version_publish
 
@@ -23,11 +26,11 @@ def policy() -> Policy:
 
 
 def _authenticate(token: str) -> ApiKey:
-    """What authentication does with a token: find the key, then note its use."""
-    key = api_key_get_by_token(token=token)
-    assert key is not None
-    api_key_touch(api_key=key)
-    return key
+    """Authenticate a request that carries the token, as the API does."""
+    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    authenticated = ApiKeyAuthentication().authenticate(request)
+    assert authenticated is not None
+    return authenticated[1]
 
 
 def test_a_key_read_once_authenticates_without_a_query(policy: Policy, django_assert_num_queries: Any) -> None:

@@ -9,13 +9,12 @@ whole list, which grows with the rate, and two concurrent requests can each over
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 
-import redis
-from django.conf import settings
 from django.core.cache import cache
+
+from config.redis import shared_redis
 
 WINDOW_S = 60
 MIN_WAIT_S = 1.0
@@ -71,7 +70,7 @@ def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
 
 def _count(current_key: str, previous_key: str) -> tuple[int, int]:
     """This window's count with this request added, and the previous window's."""
-    client = _redis()
+    client = shared_redis()
     if client is None:  # the file cache of a one-machine install
         return _increment(current_key), int(cache.get(previous_key) or 0)
     # One round trip instead of the cache API's three (EXISTS and INCR, then GET). The keys and the
@@ -83,14 +82,6 @@ def _count(current_key: str, previous_key: str) -> tuple[int, int]:
     pipeline.get(previous)
     _, count, before = pipeline.execute()
     return int(count), int(before or 0)
-
-
-@functools.cache
-def _redis() -> redis.Redis | None:
-    config = settings.CACHES["default"]
-    if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
-        return None
-    return redis.Redis.from_url(config["LOCATION"])
 
 
 def _increment(key: str) -> int:

@@ -21,9 +21,9 @@ from moderation_app.services.review import (
     case_create,
     case_split,
     review_claim_next,
+    review_item_build,
     review_label,
     review_release,
-    review_route,
 )
 
 __all__ = [
@@ -43,8 +43,8 @@ __all__ = [
     "moderation_request_hash",
     "parse_case_rows",
     "review_claim_next",
+    "review_item_build",
     "review_label",
     "review_release",
-    "review_route",
     "user_ensure_demo_admin",
 ]

@@ -13,9 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.actors import Actor
+from config.db import update_then_insert
 from config.errors import ApiError
+from moderation_app.answers import decision_answer_key
 from moderation_app.models import ApiKey, Decision
-from moderation_app.services.review import review_route
+from moderation_app.services.review import review_item_build
+from moderation_app.snapshot import decision_snapshot
 from policies_app.models import PolicyVersion
 from training_worker.guard import TEMPLATE_VERSION
 from training_worker.guard.types import GuardResult
@@ -112,13 +115,21 @@ def _enqueue_decision(decision: Decision, *, answer: bool) -> None:
     from training_worker.tasks.guard import moderate_decision
 
     # The task id is the decision id, so the API can wait on it by id. The version's digest lets the
-    # worker use the version it has already read instead of reading it with the decision.
+    # worker use the version it has already read, and the snapshot spares it reading the decision.
     version = decision.policy_version
+    snapshot = decision_snapshot(decision=decision)
+    kwargs = {
+        "answer": answer,
+        "policy_version": [version.pk, version.sha256],
+        "answer_to": decision_answer_key(decision_id=decision.pk) if answer else None,
+    }
     moderate_decision.apply_async(
         args=(str(decision.pk),),
-        kwargs={"answer": answer, "policy_version": [version.pk, version.sha256]},
+        kwargs={**kwargs, "snapshot": snapshot},
         task_id=str(decision.pk),
-    )
+        # What monitoring shows of the message (Celery writes it into the headers): the content stays out.
+        kwargsrepr=repr({**kwargs, "snapshot": f"<{len(snapshot)} characters>" if snapshot else None}),
+    )  # type: ignore[call-arg]  # Celery takes `kwargsrepr`; its type stubs do not list it
 
 
 def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:
@@ -138,9 +149,9 @@ def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:
 def decision_complete(
     *, decision: Decision, result: GuardResult, model_version: ModelVersion, started_at: datetime
 ) -> Decision:
-    """Write the judgement once, and route it to review in the same transaction, so a completed
-    decision that needs a person always has its review item. A decision that is no longer pending
-    is left as it is (a redelivered task) and returned as stored."""
+    """Write the judgement once, and its review item with it when it needs a person, so a completed
+    decision that needs one always has it. A decision that is no longer pending is left as it is (a
+    redelivered task) and returned as stored."""
     now = timezone.now()
     fields: dict[str, Any] = {
         "status": Decision.Status.COMPLETED,
@@ -175,17 +186,18 @@ def decision_fail(*, decision: Decision, error: str) -> Decision:
 
 
 def _decision_finish(*, decision: Decision, fields: dict[str, Any]) -> Decision:
-    with transaction.atomic():
-        finished = Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING).update(**fields)
-        if not finished:
-            decision.refresh_from_db()
-            return decision
-        for name, value in fields.items():
-            setattr(decision, name, value)
-        if review_route(decision=decision, fresh=True) is None:
-            # Known now: rendering the decision (the guard task's answer) need not look for an item.
-            Decision.review_item.related.set_cached_value(decision, None)
-        _schedule_callback(decision)
+    for name, value in fields.items():
+        setattr(decision, name, value)
+    item = review_item_build(decision=decision)
+    pending = Decision.objects.filter(pk=decision.pk, status=Decision.Status.PENDING)
+    # One statement either way: the guard's hot path makes one round trip to the database here.
+    finished = update_then_insert(rows=pending, values=fields, obj=item) if item else pending.update(**fields)
+    if not finished:
+        decision.refresh_from_db()
+        return decision
+    # Known now: rendering the decision (the guard task's answer) need not look for an item.
+    Decision.review_item.related.set_cached_value(decision, item)
+    _schedule_callback(decision)
     return decision
 
 

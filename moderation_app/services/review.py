@@ -40,26 +40,20 @@ def review_reason(*, decision: Decision, sample: float) -> str | None:
     return None
 
 
-def review_route(
-    *, decision: Decision, rand: Callable[[], float] = random.random, fresh: bool = False
-) -> ReviewItem | None:
-    """Queue a completed decision for review when it needs a person. Routing twice keeps the first
-    item; `fresh` says the caller just completed the decision, so it cannot have one yet (one
-    INSERT on the guard's hot path instead of a lookup first)."""
+def review_item_build(*, decision: Decision, rand: Callable[[], float] = random.random) -> ReviewItem | None:
+    """The review item a just-completed decision needs, unsaved, or None when it needs no person.
+    The caller writes it together with the decision's completion, so neither exists without the other."""
     if decision.source != Decision.Source.API:
         return None  # playground runs stay out of production review
     reason = review_reason(decision=decision, sample=rand())
     if reason is None:
         return None
-    fields = {
-        "reason": reason,
-        "priority": PRIORITY[ReviewItem.Reason(reason)],
-        "labels_needed": 2 if rand() < settings.REVIEW_SECOND_OPINION_RATE else 1,
-    }
-    if fresh:
-        return ReviewItem.objects.create(decision=decision, **fields)
-    item, _ = ReviewItem.objects.get_or_create(decision=decision, defaults=fields)
-    return item
+    return ReviewItem(
+        decision=decision,
+        reason=reason,
+        priority=PRIORITY[ReviewItem.Reason(reason)],
+        labels_needed=2 if rand() < settings.REVIEW_SECOND_OPINION_RATE else 1,
+    )
 
 
 def review_claim_next(*, reviewer: User) -> ReviewItem | None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from moderation_app import ratelimit
-from moderation_app.ratelimit import WINDOW_S, rate_limit_hit
+from config.redis import shared_redis
+from moderation_app.ratelimit import COUNTER_TTL_S, WINDOW_S, rate_limit_hit
 
 MINUTE_START = 1_800_000_000 // WINDOW_S * WINDOW_S  # a fixed clock: the start of some minute
 
@@ -60,23 +60,23 @@ def test_a_one_machine_install_counts_in_its_file_cache(settings: Any, tmp_path:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
     }
-    ratelimit._redis.cache_clear()  # it is chosen once per process, from the settings
+    shared_redis.cache_clear()  # it is chosen once per process, from the settings
     try:
-        assert ratelimit._redis() is None
+        assert shared_redis() is None
         key = _key()
         waits = [rate_limit_hit(key=key, limit=2, now=MINUTE_START + 1) for _ in range(3)]
         assert waits[:2] == [0, 0]
         assert waits[2] > 0
         assert cache.get(f"ratelimit:{key}:{MINUTE_START // WINDOW_S}") == 2
     finally:
-        ratelimit._redis.cache_clear()
+        shared_redis.cache_clear()
 
 
 def test_on_redis_it_counts_in_one_round_trip_under_the_cache_api_s_keys() -> None:
-    key, client = _key(), ratelimit._redis()
+    key, client = _key(), shared_redis()
     assert client is not None
     assert rate_limit_hit(key=key, limit=5, now=MINUTE_START + 1) == 0
     assert rate_limit_hit(key=key, limit=5, now=MINUTE_START + 2) == 0
     counter = f"ratelimit:{key}:{MINUTE_START // WINDOW_S}"
     assert cache.get(counter) == 2
-    assert 0 < client.ttl(cache.make_key(counter)) <= ratelimit.COUNTER_TTL_S  # it expires after the next window
+    assert 0 < client.ttl(cache.make_key(counter)) <= COUNTER_TTL_S  # it expires after the next window

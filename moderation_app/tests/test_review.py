@@ -5,15 +5,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from moderation_app.models import Case, Decision, ReviewItem
 from moderation_app.services import (
     review_claim_next,
-    review_route,
+    review_item_build,
 )
+from moderation_app.services.review import PRIORITY
 from moderation_app.tests.factories import UserFactory, judged_decision
 
 
@@ -40,15 +41,14 @@ def test_decisions_that_need_a_person_are_routed_with_a_reason(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_decision_is_not_completed_without_its_review_item(monkeypatch: pytest.MonkeyPatch) -> None:
-    def failing_route(**kwargs: Any) -> None:  # a fault injected where the review item is written
-        raise RuntimeError("lost the database")
-
-    monkeypatch.setattr("moderation_app.services.decisions.review_route", failing_route)
-    with pytest.raises(RuntimeError):
+    # A fault injected where the review item is written: the database refuses the item's priority.
+    monkeypatch.setitem(PRIORITY, ReviewItem.Reason.FLAGGED, -1)
+    with pytest.raises(IntegrityError):
         _decision("unsafe", 0.9)
     decision = Decision.objects.get()
     assert decision.status == Decision.Status.PENDING  # the redelivered task judges it again
     assert decision.verdict == ""
+    assert not ReviewItem.objects.exists()
 
 
 @pytest.mark.django_db
@@ -56,11 +56,21 @@ def test_confident_safe_decisions_are_only_sampled(settings: Any) -> None:
     settings.REVIEW_SAMPLE_RATE = 0.0
     assert not ReviewItem.objects.filter(decision=_decision("safe", 0.05)).exists()
     decision = Decision.objects.get()
-    assert review_route(decision=decision, rand=lambda: 0.0) is None
+    assert review_item_build(decision=decision, rand=lambda: 0.0) is None
     settings.REVIEW_SAMPLE_RATE = 0.5
-    item = review_route(decision=decision, rand=lambda: 0.1)
+    item = review_item_build(decision=decision, rand=lambda: 0.1)
     assert item is not None
     assert item.reason == "sampled"
+
+
+@pytest.mark.django_db
+def test_a_sampled_safe_decision_is_completed_with_its_item(settings: Any) -> None:
+    settings.REVIEW_SAMPLE_RATE = 1.0
+    decision = _decision("safe", 0.05)
+    item = ReviewItem.objects.get(decision=decision)
+    assert (item.reason, item.priority, item.status, item.labels_needed) == ("sampled", 0, "open", 1)
+    assert item.created_at is not None
+    assert decision.review_item.pk == item.pk
 
 
 @pytest.mark.django_db

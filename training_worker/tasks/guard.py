@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -15,10 +14,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.celery import app
+from moderation_app.answers import decision_answer_push
 from moderation_app.apis.moderation import decision_answer
 from moderation_app.models import Decision
 from moderation_app.selectors import case_sample
 from moderation_app.services import decision_complete, decision_fail
+from moderation_app.snapshot import decision_from_snapshot
 from policies_app.models import PolicyBacktest, PolicyTestRun, PolicyVersion
 from policies_app.selectors import policy_version_get_by_digest
 from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
@@ -136,27 +137,58 @@ MODERATE_MAX_RETRIES = 10
     time_limit=360,
 )
 def moderate_decision(
-    self: Task, decision_id: str, answer: bool = False, policy_version: tuple[int, str] | None = None
+    self: Task,
+    decision_id: str,
+    answer: bool = False,
+    policy_version: tuple[int, str] | None = None,
+    snapshot: str | None = None,
+    answer_to: str | None = None,
 ) -> str | dict[str, Any]:
     """Judge one pending decision and complete it; returns its status, or with `answer` (a caller
-    waits for it) the decision as the API answers it. Redelivered messages of done decisions judge
-    nothing again. `policy_version` (id, sha256) names the decision's version as the API read it."""
-    decision = _pending_decision(decision_id, policy_version)
+    waits for it) the decision as the API answers it. `policy_version` (id, sha256) names the
+    decision's version as the API read it; `snapshot` is the decision as the API wrote it
+    (moderation_app.snapshot). A redelivered message reads the row, so a decision done before the
+    worker stopped is not judged again; a done decision is never written twice either way. With
+    `answer_to`, the answer is also pushed there for the caller that waits (moderation_app.answers)."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    decision = _pending_decision(decision_id, policy_version, None if redelivered else snapshot)
     if decision.status == Decision.Status.PENDING:
         (decision,) = _moderate(self, [decision])
-    return decision_answer(decision) if answer else str(decision.status)
+    if not answer:
+        return str(decision.status)
+    rendered = decision_answer(decision)
+    if answer_to:
+        decision_answer_push(key=answer_to, answer=rendered)
+    return rendered
 
 
-def _pending_decision(decision_id: str, policy_version: tuple[int, str] | None) -> Decision:
-    """The decision with its policy version, the version from this worker's own copy when it has one."""
-    if policy_version is not None:
+def _pending_decision(
+    decision_id: str, policy_version: tuple[int, str] | None, snapshot: str | None = None
+) -> Decision:
+    """The decision with its policy version: from the snapshot and this worker's own copy of the
+    version when the message has both, else the row with the version, or both from the database."""
+    version = _known_version(policy_version)
+    if version is not None and snapshot is not None:
+        decision = decision_from_snapshot(snapshot=snapshot)
+        if str(decision.pk) == decision_id and decision.policy_version_id == version.pk:
+            decision.policy_version = version
+            return decision
+    if version is not None:
         decision = Decision.objects.get(pk=decision_id)
-        version_id, sha256 = policy_version
-        if decision.policy_version_id == version_id:
-            with contextlib.suppress(PolicyVersion.DoesNotExist):
-                decision.policy_version = policy_version_get_by_digest(version_id=version_id, sha256=sha256)
-                return decision
+        if decision.policy_version_id == version.pk:
+            decision.policy_version = version
+            return decision
     return Decision.objects.select_related("policy_version__policy").get(pk=decision_id)
+
+
+def _known_version(policy_version: tuple[int, str] | None) -> PolicyVersion | None:
+    if policy_version is None:
+        return None
+    version_id, sha256 = policy_version
+    try:
+        return policy_version_get_by_digest(version_id=version_id, sha256=sha256)
+    except PolicyVersion.DoesNotExist:
+        return None
 
 
 @app.task(

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.redis import shared_redis
+from moderation_app.answers import ANSWER_TTL_S, decision_answer_key, decision_answer_pop, decision_answer_push
+from moderation_app.tests.factories import judged_decision
+from training_worker.tasks.guard import moderate_decision
+
+
+def _key() -> str:
+    key = decision_answer_key(decision_id=uuid.uuid4())
+    assert key is not None  # the tests' cache is Redis
+    return key
+
+
+def test_a_pushed_answer_is_popped_as_it_was_pushed_and_expires_unpopped() -> None:
+    key, answer = _key(), {"id": "d1", "verdict": "safe", "score": 0.125, "categories": [], "review": None}
+    decision_answer_push(key=key, answer=answer)
+    client = shared_redis()
+    assert client is not None
+    assert 0 < client.ttl(key) <= ANSWER_TTL_S
+    assert decision_answer_pop(key=key, timeout_s=1.0) == answer
+    assert not client.exists(key)
+
+
+def test_a_wait_with_no_answer_ends_with_none_after_its_timeout() -> None:
+    started = time.monotonic()
+    assert decision_answer_pop(key=_key(), timeout_s=0.2) is None
+    assert time.monotonic() - started >= 0.15
+
+
+def test_a_one_machine_install_has_no_list_to_answer_on(settings: Any, tmp_path: Path) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    shared_redis.cache_clear()  # it is chosen once per process, from the settings
+    try:
+        assert decision_answer_key(decision_id=uuid.uuid4()) is None
+        assert decision_answer_pop(key="arbiter:answer:x", timeout_s=5.0) is None  # at once: nobody could answer
+    finally:
+        shared_redis.cache_clear()
+
+
+@pytest.mark.django_db
+def test_the_guard_task_answers_on_the_list_with_what_it_returns() -> None:
+    decision = judged_decision(verdict="unsafe", score=0.9)  # done: the task answers without a model
+    key = _key()
+    returned = moderate_decision.run(str(decision.pk), answer=True, answer_to=key)
+    assert isinstance(returned, dict)
+    assert returned["id"] == str(decision.pk)
+    assert decision_answer_pop(key=key, timeout_s=1.0) == returned

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from celery.signals import before_task_publish
+from kombu import Queue
 from kombu.utils.json import dumps, loads
 
 from config.celery import app
@@ -48,8 +49,10 @@ def test_the_queued_task_carries_the_snapshot_and_its_headers_none_of_the_conten
 ) -> None:
     published: list[dict[str, Any]] = []
 
-    def capture(sender: Any = None, body: Any = None, headers: Any = None, **kwargs: Any) -> None:
-        published.append({"body": body, "headers": headers})
+    def capture(
+        sender: Any = None, body: Any = None, headers: Any = None, routing_key: str = "", **kwargs: Any
+    ) -> None:
+        published.append({"body": body, "headers": headers, "queue": routing_key})
 
     before_task_publish.connect(capture)
     try:
@@ -57,8 +60,14 @@ def test_the_queued_task_carries_the_snapshot_and_its_headers_none_of_the_conten
             decision = recorded_decision(text="a private message")
     finally:
         before_task_publish.disconnect(capture)
-        app.control.purge()  # no worker here takes it; a later test's worker must not either
+        _purge([message["queue"] for message in published])  # no worker here takes it; a later test's must not
     (message,) = published
     _, kwargs, _ = message["body"]
     assert decision_from_snapshot(snapshot=kwargs["snapshot"]).pk == decision.pk
     assert "a private message" not in repr(message["headers"])
+
+
+def _purge(queues: list[str]) -> None:
+    with app.connection_for_write() as connection:
+        for queue in queues:
+            Queue(queue).bind(connection.default_channel).purge()

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,16 +33,10 @@ def test_a_wait_with_no_answer_ends_with_none_after_its_timeout() -> None:
     assert time.monotonic() - started >= 0.15
 
 
-def test_a_one_machine_install_has_no_list_to_answer_on(settings: Any, tmp_path: Path) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
-    }
-    shared_redis.cache_clear()  # it is chosen once per process, from the settings
-    try:
-        assert decision_answer_key(decision_id=uuid.uuid4()) is None
-        assert decision_answer_pop(key="arbiter:answer:x", timeout_s=5.0) is None  # at once: nobody could answer
-    finally:
-        shared_redis.cache_clear()
+@pytest.mark.usefixtures("file_cache")
+def test_a_one_machine_install_has_no_list_to_answer_on() -> None:
+    assert decision_answer_key(decision_id=uuid.uuid4()) is None
+    assert decision_answer_pop(key="arbiter:answer:x", timeout_s=5.0) is None  # at once: nobody could answer
 
 
 @pytest.mark.django_db

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -56,20 +54,14 @@ def test_requests_at_the_same_time_are_each_counted() -> None:
     assert cache.get(f"ratelimit:{key}:{MINUTE_START // WINDOW_S}") == 25
 
 
-def test_a_one_machine_install_counts_in_its_file_cache(settings: Any, tmp_path: Path) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
-    }
-    shared_redis.cache_clear()  # it is chosen once per process, from the settings
-    try:
-        assert shared_redis() is None
-        key = _key()
-        waits = [rate_limit_hit(key=key, limit=2, now=MINUTE_START + 1) for _ in range(3)]
-        assert waits[:2] == [0, 0]
-        assert waits[2] > 0
-        assert cache.get(f"ratelimit:{key}:{MINUTE_START // WINDOW_S}") == 2
-    finally:
-        shared_redis.cache_clear()
+@pytest.mark.usefixtures("file_cache")
+def test_a_one_machine_install_counts_in_its_file_cache() -> None:
+    assert shared_redis() is None
+    key = _key()
+    waits = [rate_limit_hit(key=key, limit=2, now=MINUTE_START + 1) for _ in range(3)]
+    assert waits[:2] == [0, 0]
+    assert waits[2] > 0
+    assert cache.get(f"ratelimit:{key}:{MINUTE_START // WINDOW_S}") == 2
 
 
 def test_on_redis_it_counts_in_one_round_trip_under_the_cache_api_s_keys() -> None:

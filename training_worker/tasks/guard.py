@@ -165,17 +165,12 @@ def moderate_decision(
 def _pending_decision(
     decision_id: str, policy_version: tuple[int, str] | None, snapshot: str | None = None
 ) -> Decision:
-    """The decision with its policy version: from the snapshot and this worker's own copy of the
-    version when the message has both, else the row with the version, or both from the database."""
+    """The decision with its policy version. With a version this worker knows, the decision is the
+    message's snapshot or else the row alone; anything that does not match reads both from the database."""
     version = _known_version(policy_version)
-    if version is not None and snapshot is not None:
-        decision = decision_from_snapshot(snapshot=snapshot)
-        if str(decision.pk) == decision_id and decision.policy_version_id == version.pk:
-            decision.policy_version = version
-            return decision
     if version is not None:
-        decision = Decision.objects.get(pk=decision_id)
-        if decision.policy_version_id == version.pk:
+        decision = decision_from_snapshot(snapshot=snapshot) if snapshot else Decision.objects.get(pk=decision_id)
+        if str(decision.pk) == decision_id and decision.policy_version_id == version.pk:
             decision.policy_version = version
             return decision
     return Decision.objects.select_related("policy_version__policy").get(pk=decision_id)

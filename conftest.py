@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from rest_framework.test import APIClient
 
 
@@ -16,6 +17,8 @@ def _real_services_only(django_db_setup: Any, django_db_blocker: Any) -> Iterato
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql", "the suite must run on PostgreSQL (set DATABASE_URL)"
     yield
+    if not connection.settings_dict["NAME"].startswith(TEST_DATABASE_PREFIX):
+        return  # no test in this run used the database, so pytest-django did not create it
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         # Workers started in this process keep their connections (WORKER_DB_REUSE_MAX), in threads
         # that have ended: close them on the server, so the test database can be dropped.

@@ -63,7 +63,24 @@ def _configure_cpu_environment() -> dict[str, Any]:
         raise BackendError(f"GUARD_VLLM_DTYPE={dtype!r}: use one of {', '.join(CPU_DTYPES)}")
     if dtype == "auto":
         dtype = "bfloat16" if cpu_computes_bf16() and not amx_broken else "float32"
-    return {"dtype": dtype, "block_size": block_size}
+    # torch.compile costs about a minute at start-up on a small CPU; eager mode starts in seconds.
+    return {"dtype": dtype, "block_size": block_size, "enforce_eager": True}
+
+
+def _configure_gpu_environment() -> dict[str, Any]:
+    """Environment and engine options for the CUDA `vllm`; returns the extra engine options."""
+    # A forked engine process cannot use CUDA once this process has touched it (a transformers
+    # model, a probe of the device): seen on an H100, where every engine start failed with "Cannot
+    # re-initialize CUDA in forked subprocess". A spawned one always can.
+    os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
+    memory = os.environ.get("GUARD_VLLM_GPU_MEMORY", "0.45")
+    try:
+        share = float(memory)
+    except ValueError:
+        share = -1.0
+    if not 0.0 < share <= 1.0:
+        raise BackendError(f"GUARD_VLLM_GPU_MEMORY={memory!r}: use a share of GPU memory in (0, 1]")
+    return {"gpu_memory_utilization": share}
 
 
 class VllmBackend:
@@ -76,8 +93,7 @@ class VllmBackend:
             raise BackendError(f"model directory {model_path} is missing or has no config.json")
         import torch
 
-        on_gpu = torch.cuda.is_available()
-        cpu_options = {} if on_gpu else _configure_cpu_environment()
+        device_options = _configure_gpu_environment() if torch.cuda.is_available() else _configure_cpu_environment()
         from vllm import LLM
 
         options: dict[str, Any] = {
@@ -86,12 +102,8 @@ class VllmBackend:
             "max_model_len": max_model_len,
             "max_logprobs": TOP_K,
             "seed": 0,
+            **device_options,
         }
-        if on_gpu:
-            options["gpu_memory_utilization"] = float(os.environ.get("GUARD_VLLM_GPU_MEMORY", "0.45"))
-        else:
-            # torch.compile costs about a minute at start-up on a small CPU; eager mode starts in seconds.
-            options.update(enforce_eager=True, **cpu_options)
         try:
             self.llm = LLM(**options)
         except Exception as exc:
@@ -295,7 +307,9 @@ class PromptReading:
     def logprob(self, context: Tokens, token: int) -> float | None:
         """log P(token | context) if this reading holds it."""
         n = len(context)
-        if self.rows is not None and n < len(self.prompt) and self.prompt[n] == token and self.prompt[:n] == context:
+        # Some vLLM builds return rows for the computed positions only; such a table is not read.
+        rows_readable = self.rows is not None and len(self.rows) == len(self.prompt)
+        if rows_readable and n < len(self.prompt) and self.prompt[n] == token and self.prompt[:n] == context:
             # Row n is computed from position n - 1; a cached position's row holds no value.
             return _logprob(self.rows[n], token) if n - 1 >= self.cached else None
         return _logprob(self.after, token) if self.prompt == context else None

@@ -119,7 +119,9 @@ def _database() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    elif "postgresql" not in engine:
+    elif "postgresql" in engine:
+        config["ENGINE"] = "config.postgresql"  # Django's, with a health check that skips a round trip
+    else:
         raise ConfigError(f"DATABASE_URL must be postgres:// or sqlite:// (got {url.split(':', 1)[0]}://)")
     return config
 

@@ -20,7 +20,6 @@ import select
 from django.db.backends.postgresql import base
 from psycopg import pq
 
-QUIET = 0  # no event on the socket
 EVENTS = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | getattr(select, "POLLRDHUP", 0)
 
 
@@ -28,7 +27,7 @@ def socket_is_quiet(fileno: int) -> bool:
     """Whether nothing at all waits on this socket: no data, no end of stream, no error."""
     poller = select.poll()
     poller.register(fileno, EVENTS)
-    return not poller.poll(QUIET)
+    return not poller.poll(0)  # 0: look, do not wait
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

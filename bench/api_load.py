@@ -45,6 +45,7 @@ TARGETS = {
     "overhead_p50_ms": {"max": 10.0},
     "http_vs_guard_items_s": {"min": 0.9},
 }
+PHASES = {"guard", "http", "http-httpx"}
 BENCH_KEY_RATE_PER_MINUTE = 10_000_000  # the bench's own key must never be throttled
 
 log = logging.getLogger("bench.api_load")
@@ -62,7 +63,9 @@ class Arguments:
     warmup: float = field(default=3.0, metadata={"help": "seconds of the same load before each phase, not counted"})
     reasoning: str = field(default="none", metadata={"help": "none or full", "choices": ("none", "full")})
     policy: str = field(default="core-safety", metadata={"help": "policy slug (the new key's default policy)"})
-    phases: str = field(default="guard,http", metadata={"help": "comma-separated: guard,http"})
+    phases: str = field(
+        default="guard,http", metadata={"help": "comma-separated: guard, http, and http-httpx (http through httpx)"}
+    )
     data: Path = field(default=DATA_CSV, metadata={"help": "CSV with a prompt column, cycled"})
     timeout: float = field(default=120.0, metadata={"help": "per-request client timeout, seconds"})
     out: Path | None = field(default=None, metadata={"help": "also write the JSON to this file"})
@@ -104,9 +107,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Arguments:
     args = Arguments(**vars(parser.parse_args(argv)))
     if args.clients < 1 or args.rounds < 1 or args.duration <= 0 or args.warmup < 0:
         parser.error("--clients and --rounds must be at least 1, --duration above 0, --warmup at least 0")
-    unknown = set(phase_names(args)) - {"guard", "http"}
+    unknown = set(phase_names(args)) - PHASES
     if unknown or not phase_names(args):
-        parser.error(f"--phases takes guard and/or http, not {sorted(unknown) or 'nothing'}")
+        parser.error(f"--phases takes {', '.join(sorted(PHASES))}, not {sorted(unknown) or 'nothing'}")
     return args
 
 
@@ -268,24 +271,65 @@ def summarise(samples: list[Sample], seconds: float) -> dict[str, Any]:
 # --- the two phases -------------------------------------------------------------------------------
 
 
-def http_sender(args: Arguments, key: str) -> Callable[[], Send]:
-    import httpx
+class StdlibPost:
+    """One keep-alive connection per client, through the standard library: the load generator's own
+    Python per request stays small, so what `latency` holds beyond the API is the network, not the client."""
 
-    def make() -> Send:
-        client = httpx.Client(
-            base_url=args.url.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=args.timeout
+    def __init__(self, url: str, key: str, timeout: float) -> None:
+        import http.client
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self.connection = kind(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+        self.prefix = parts.path.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        try:
+            self.connection.request("POST", self.prefix + path, json.dumps(body).encode(), self.headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except Exception:
+            self.connection.close()  # the next request opens a new connection
+            raise
+        return response.status, json.loads(data) if response.status == 200 else None
+
+
+class HttpxPost:
+    """The same request through httpx, a common Python client with more of its own work per request."""
+
+    def __init__(self, url: str, key: str, timeout: float) -> None:
+        import httpx
+
+        self.client = httpx.Client(
+            base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=timeout
         )
+
+    def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        response = self.client.post(path, json=body)
+        return response.status_code, response.json() if response.status_code == 200 else None
+
+
+HTTP_CLIENTS: dict[str, Callable[[str, str, float], Callable[[str, dict[str, Any]], tuple[int, Any]]]] = {
+    "http": StdlibPost,
+    "http-httpx": HttpxPost,
+}
+
+
+def http_sender(args: Arguments, key: str, client: str = "http") -> Callable[[], Send]:
+    def make() -> Send:
+        post = HTTP_CLIENTS[client](args.url, key, args.timeout)
 
         def send(prompt: str) -> Sample:
             started = time.perf_counter()
             try:
-                response = client.post("/api/v1/moderate", json={"input": prompt, "reasoning": args.reasoning})
-            except httpx.HTTPError as exc:
+                status, body = post("/api/v1/moderate", {"input": prompt, "reasoning": args.reasoning})
+            except Exception as exc:  # noqa: BLE001 - a refused or broken connection is this sample's outcome
                 return Sample(started, (time.perf_counter() - started) * 1000, type(exc).__name__)
             e2e_ms = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                return Sample(started, e2e_ms, str(response.status_code))
-            body = response.json()
+            if status != 200:
+                return Sample(started, e2e_ms, str(status))
             return Sample(started, e2e_ms, "ok", body["inference_ms"], body["queue_ms"], body["latency_ms"])
 
         return send
@@ -382,11 +426,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     setup_django()
     prompts = load_prompts(args.data)
     load_at_start = os.getloadavg()
-    runners: dict[str, Callable[[], Callable[[], Send]]] = {
-        "guard": lambda: guard_sender(args),
-        "http": lambda: http_sender(args, args.key or create_key(args.policy)),
+    key = args.key or (create_key(args.policy) if set(phase_names(args)) & set(HTTP_CLIENTS) else "")
+    senders = {
+        name: guard_sender(args) if name == "guard" else http_sender(args, key, name) for name in phase_names(args)
     }
-    phases = run_phases({name: runners[name]() for name in phase_names(args)}, prompts, args)
+    phases = run_phases(senders, prompts, args)
     ratios, met = targets(phases)
     report = {
         "config": {

@@ -29,3 +29,15 @@ def retire_old_connections(task: Any = None, **kwargs: Any) -> None:
     An eager task runs inside its caller's transaction, which must stay open."""
     if not getattr(getattr(task, "request", None), "is_eager", False):
         close_old_connections()
+
+
+def queue_depth(*, queue: str) -> int:
+    """Messages waiting on `queue` (taken ones that are not yet acknowledged are not counted)."""
+    from kombu.exceptions import ChannelError
+
+    with app.connection_for_read() as connection:
+        channel: Any = connection.default_channel  # kombu's type stubs leave out queue_declare
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except ChannelError:  # the Redis transport has no key for an empty queue: it holds nothing
+            return 0

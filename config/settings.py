@@ -249,6 +249,8 @@ CELERY_TIMEZONE = TIME_ZONE
 MODEL_STORE = env_path("MODEL_STORE", VAR_DIR / "models", base=BASE_DIR)
 GUARD_BACKEND = env_choice("GUARD_BACKEND", "auto", ("auto", "vllm", "transformers"))
 GUARD_TIMEOUT_S = env_float("GUARD_TIMEOUT_S", 30.0, minimum=0.1)
+# A decision still pending this long, with nothing on the guard queue, lost its task and is queued again.
+DECISION_RECOVER_AFTER_S = env_int("DECISION_RECOVER_AFTER_S", 120, minimum=10)
 READYZ_GUARD_TIMEOUT_S = env_float("READYZ_GUARD_TIMEOUT_S", 2.0, minimum=0.1)
 GUARD_MAX_BATCH = env_int("GUARD_MAX_BATCH", 8, minimum=1)
 GUARD_MAX_WAIT_MS = env_float("GUARD_MAX_WAIT_MS", 20.0, minimum=0.0)

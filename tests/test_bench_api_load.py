@@ -54,3 +54,20 @@ def test_it_reports_every_figure_of_both_phases_without_errors(
     assert set(printed["targets"]) == {"overhead_p50_ms", "http_vs_guard_items_s"}
     assert all(isinstance(target["met"], bool) for target in printed["targets"].values())
     assert printed["config"]["clients"] == 2
+
+
+def test_both_http_clients_reach_the_api_and_a_refused_connection_is_an_error(
+    live_server: Any, guard_worker: Any, active_tiny_model: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy_ensure_default()
+    bench = load_bench()
+
+    report = bench.main(
+        ["--url", live_server.url, "--clients", "1", "--duration", "1", "--warmup", "0", "--phases", "http,http-httpx"]
+    )
+
+    for name in ("http", "http-httpx"):
+        assert report["phases"][name]["ok"] > 0
+        assert report["phases"][name]["error_rate"] == 0
+    send = bench.http_sender(bench.parse_args(["--url", "http://127.0.0.1:1"]), "no-key")()
+    assert send("hello").status == "ConnectionRefusedError"

@@ -296,7 +296,7 @@ class ModerateBatchApi(APIView):
                 record_from_body(request, item, callback=data.validated_data["async_"], enqueue=False)[0]
                 for item in items
             ]
-            task_id = decisions_enqueue_batch(decisions=decisions)
+            task_id = decisions_enqueue_batch(decisions=decisions, waited_for=not data.validated_data["async_"])
         if data.validated_data["async_"]:
             return Response(
                 {"results": [{"id": str(d.id), "status": d.status} for d in decisions]},

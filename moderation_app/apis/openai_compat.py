@@ -67,7 +67,7 @@ class OpenAIModerationsApi(APIView):
                 )[0]
                 for item in items
             ]
-            task_id = decisions_enqueue_batch(decisions=decisions)
+            task_id = decisions_enqueue_batch(decisions=decisions, waited_for=True)
         decisions = wait_for_decisions(decisions, task_ids=[task_id])
         names = {c["code"]: c["name"] for c in version.spec["categories"]}
         guard = decisions[0].model_version

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from config.actors import Actor
+from config.celery import queue_depth
 from config.db import update_then_insert
 from config.errors import ApiError
 from moderation_app.answers import decision_answer_key
@@ -23,6 +27,9 @@ from policies_app.models import PolicyVersion
 from training_worker.guard import TEMPLATE_VERSION
 from training_worker.guard.types import GuardResult
 from training_worker.models import ModelVersion
+
+GUARD_QUEUE = "guard"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,39 +118,92 @@ def _same_request(existing: Decision, digest: str) -> Decision:
     return existing
 
 
-def _enqueue_decision(decision: Decision, *, answer: bool) -> None:
+def _enqueue_decision(decision: Decision, *, answer: bool, snapshot: bool = True) -> None:
     from training_worker.tasks.guard import moderate_decision
 
     # The task id is the decision id, so the API can wait on it by id. The version's digest lets the
     # worker use the version it has already read, and the snapshot spares it reading the decision.
     version = decision.policy_version
-    snapshot = decision_snapshot(decision=decision)
+    written = decision_snapshot(decision=decision) if snapshot else None
     kwargs = {
         "answer": answer,
         "policy_version": [version.pk, version.sha256],
         "answer_to": decision_answer_key(decision_id=decision.pk) if answer else None,
     }
-    moderate_decision.apply_async(
-        args=(str(decision.pk),),
-        kwargs={**kwargs, "snapshot": snapshot},
-        task_id=str(decision.pk),
-        # What monitoring shows of the message (Celery writes it into the headers): the content stays out.
-        kwargsrepr=repr({**kwargs, "snapshot": f"<{len(snapshot)} characters>" if snapshot else None}),
-    )  # type: ignore[call-arg]  # Celery takes `kwargsrepr`; its type stubs do not list it
+    _publish(
+        lambda: moderate_decision.apply_async(  # type: ignore[call-arg]  # Celery takes `kwargsrepr`; its stubs do not list it
+            args=(str(decision.pk),),
+            kwargs={**kwargs, "snapshot": written},
+            task_id=str(decision.pk),
+            # What monitoring shows of the message (Celery writes it into the headers): the content stays out.
+            kwargsrepr=repr({**kwargs, "snapshot": f"<{len(written)} characters>" if written else None}),
+        ),
+        decision_ids=[str(decision.pk)],
+        waited_for=answer,
+    )
 
 
-def decisions_enqueue_batch(*, decisions: list[Decision]) -> str:
+def _publish(send: Callable[[], object], *, decision_ids: list[str], waited_for: bool) -> None:
+    """Queue a guard task. Its decisions are already stored: when the broker cannot take the message
+    they stay pending, and `decisions_recover_lost` queues them once it can. A caller that waits for
+    the answer hears at once that none is coming soon (503, with where to look later); one that did
+    not wait keeps its 202, and its decision is judged later."""
+    try:
+        send()
+    except BrokerError as exc:
+        logger.error("the broker did not take the guard task for %s: %s", ", ".join(decision_ids), exc)
+        if waited_for:
+            first = decision_ids[0]
+            raise ApiError(
+                code="guard_unavailable",
+                message=(
+                    f"the guard's queue cannot be reached; decision {first} is recorded and is judged when "
+                    "it is back: GET /api/v1/decisions/{id}/ later"
+                ),
+                status_code=503,
+                headers={"Retry-After": "30", "Location": f"/api/v1/decisions/{first}/"},
+            ) from exc
+
+
+def decisions_enqueue_batch(*, decisions: list[Decision], waited_for: bool = False) -> str:
     """Queue pending decisions as one guard task, so the worker judges them in shared batches.
 
-    Returns the task's id, which callers wait on.
+    Returns the task's id, which callers wait on; with `waited_for`, a broker that cannot take the
+    task is a 503 (see `_publish`).
     """
     from training_worker.tasks.guard import moderate_batch
 
     task_id = str(uuid.uuid4())
     ids = [str(d.pk) for d in decisions if d.status == Decision.Status.PENDING]
     if ids:
-        transaction.on_commit(lambda: moderate_batch.apply_async(args=(ids,), task_id=task_id))
+
+        def send() -> None:
+            moderate_batch.apply_async(args=(ids,), task_id=task_id)
+
+        transaction.on_commit(lambda: _publish(send, decision_ids=ids, waited_for=waited_for))
     return task_id
+
+
+def decisions_recover_lost(*, older_than: timedelta, limit: int = 500) -> list[str]:
+    """Queue again the pending decisions whose guard task was lost; returns their ids.
+
+    A task is lost when the broker never took it (it was down when the decision was recorded) or
+    dropped it (a Redis restarted without persistence). A decision still pending after `older_than`
+    while the guard queue holds no message is taken for such a one. While the queue holds a
+    backlog, its message is most likely still in it, and nothing is queued. The new message carries
+    no snapshot, so the worker reads the row, and a decision completed in the meantime is skipped.
+    """
+    if queue_depth(queue=GUARD_QUEUE) > 0:
+        return []
+    cutoff = timezone.now() - older_than
+    lost = list(
+        Decision.objects.filter(status=Decision.Status.PENDING, created_at__lt=cutoff)
+        .select_related("policy_version")
+        .order_by("created_at")[:limit]
+    )
+    for decision in lost:
+        _enqueue_decision(decision, answer=False, snapshot=False)
+    return [str(decision.pk) for decision in lost]
 
 
 def decision_complete(

@@ -17,6 +17,8 @@ from config.startup import load_settings_or_exit
 load_settings_or_exit()
 
 app = Celery("arbiter")
+# redis:// and rediss:// result URLs get Celery's backend minus its per-task subscription (config.results).
+app.loader.override_backends = {scheme: "config.results:RedisBackend" for scheme in ("redis", "rediss")}
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,18 +1,40 @@
-"""API-key authentication (`Authorization: Bearer ak_...`) and the per-key rate limit."""
+"""API-key authentication (`Authorization: Bearer ak_...`) and the per-key rate limit.
+
+Every moderation call needs both, so they share one round trip to Redis where the cache is Redis:
+the key's cache entry and the request's count come back together (`key_cache_get_counting`). The
+request is counted against the hash of the token it presents, not against the key its prefix names,
+so a wrong secret never spends a real key's limit; an unknown token's counter is deleted again.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from moderation_app.keycache import key_cache_get_counting
 from moderation_app.models import ApiKey
-from moderation_app.ratelimit import rate_limit_hit
-from moderation_app.selectors import api_key_get_by_token
+from moderation_app.ratelimit import RateWindow, rate_limit_decide, rate_limit_hit, rate_window
+from moderation_app.selectors import (
+    api_key_get_by_token,
+    api_key_hash,
+    api_key_load,
+    api_key_match,
+    api_key_token_prefix,
+)
 from moderation_app.services import api_key_touch
+
+# Where authentication leaves the request's count for the throttle (a Request attribute).
+COUNTED = "_api_key_counted"
+
+
+def rate_limit_subject(*, key_hash: str) -> str:
+    """The rate counters' name for the key with this hash."""
+    return f"api_key:{key_hash[:32]}"
 
 
 class ServicePrincipal:
@@ -46,11 +68,28 @@ class ApiKeyAuthentication(BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
-        api_key = api_key_get_by_token(token=token)
+        api_key = self._key_counting(request, token)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         api_key_touch(api_key=api_key)
         return ServicePrincipal(api_key), api_key
+
+    def _key_counting(self, request: Request, token: str) -> ApiKey | None:
+        """The token's key; its request counted too where one round trip can do both."""
+        prefix = api_key_token_prefix(token)
+        if prefix is None:
+            return None
+        window = rate_window(key=rate_limit_subject(key_hash=api_key_hash(token)))
+        read = key_cache_get_counting(prefix=prefix, window=window)
+        if read is None:
+            return api_key_get_by_token(token=token)
+        cached, counts = read
+        api_key = api_key_match(token=token, key=cached or api_key_load(prefix=prefix))
+        if api_key is None:
+            cache.delete(window.current_key)  # no key has this counter: leave nothing behind
+            return None
+        setattr(request, COUNTED, (window, counts))
+        return api_key
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
@@ -65,7 +104,13 @@ class ApiKeyRateThrottle(BaseThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, ApiKey):
             return True
-        self._wait = rate_limit_hit(key=f"api_key:{request.auth.pk}", limit=request.auth.rate_limit_per_minute)
+        limit = request.auth.rate_limit_per_minute
+        counted: tuple[RateWindow, tuple[int, int]] | None = getattr(request, COUNTED, None)
+        if counted is None:
+            self._wait = rate_limit_hit(key=rate_limit_subject(key_hash=request.auth.key_hash), limit=limit)
+        else:
+            window, (current, previous) = counted
+            self._wait = rate_limit_decide(window=window, current=current, previous=previous, limit=limit)
         return self._wait == 0
 
     def wait(self) -> float | None:

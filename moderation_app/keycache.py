@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
 from django.db import transaction
+
+from config.redis import shared_redis
+from moderation_app.ratelimit import RateWindow, rate_count_queue, rate_count_replies
 
 if TYPE_CHECKING:
     from moderation_app.models import ApiKey
@@ -37,6 +41,31 @@ def key_cache_get(*, prefix: str) -> ApiKey | None:
         key: ApiKey | None = cache.get(_entry(prefix))
         return key
     return None
+
+
+def key_cache_get_counting(*, prefix: str, window: RateWindow) -> tuple[ApiKey | None, tuple[int, int]] | None:
+    """The cached key and `window`'s counts with this request added, in one round trip to Redis.
+
+    None where that cannot be done (the file cache of a one-machine install, Redis failing): the
+    caller then reads the key and counts the request separately.
+    """
+    client = shared_redis()
+    if client is None:
+        return None
+    cached = settings.API_KEY_CACHE_S > 0
+    try:
+        pipeline = client.pipeline(transaction=False)
+        if cached:
+            pipeline.get(cache.make_key(_entry(prefix)))
+        rate_count_queue(pipeline=pipeline, window=window)
+        replies = pipeline.execute()
+    except Exception:
+        logger.warning("could not read an API key and its rate counters in one round trip", exc_info=True)
+        return None
+    entry = replies.pop(0) if cached else None
+    # Stored by the cache API, so read back by its serializer.
+    key: ApiKey | None = RedisSerializer().loads(entry) if entry is not None else None
+    return key, rate_count_replies(replies)
 
 
 def key_cache_put(*, key: ApiKey) -> None:

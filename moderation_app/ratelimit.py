@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 
 from config.redis import shared_redis
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
 
 WINDOW_S = 60
 MIN_WAIT_S = 1.0
@@ -55,33 +61,66 @@ def sliding_window_wait(
     return max(wait, MIN_WAIT_S)  # exactly at the limit, the wait is the next instant; Retry-After counts seconds
 
 
-def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
-    """Count one request against `key`'s limit per minute; returns 0 if it is allowed, else the
-    seconds to wait (and then it is not counted)."""
+@dataclass(frozen=True)
+class RateWindow:
+    """Where one request is counted: this minute's counter and the last one's (cache keys)."""
+
+    current_key: str
+    previous_key: str
+    elapsed: float  # the fraction of this minute gone
+
+
+def rate_window(*, key: str, now: float | None = None) -> RateWindow:
     now = time.time() if now is None else now
     window = math.floor(now / WINDOW_S)
-    current_key, previous_key = f"ratelimit:{key}:{window}", f"ratelimit:{key}:{window - 1}"
-    current, previous = _count(current_key, previous_key)
-    wait = sliding_window_wait(previous=previous, current=current - 1, limit=limit, elapsed=(now / WINDOW_S) - window)
+    return RateWindow(
+        current_key=f"ratelimit:{key}:{window}",
+        previous_key=f"ratelimit:{key}:{window - 1}",
+        elapsed=(now / WINDOW_S) - window,
+    )
+
+
+def rate_count_queue(*, pipeline: Pipeline, window: RateWindow) -> None:
+    """Queue the commands that count one request in `window` on a Redis pipeline: three replies,
+    which `rate_count_replies` reads. The keys and the plain integer values are the ones the cache
+    API reads and writes."""
+    current = cache.make_key(window.current_key)
+    pipeline.set(current, 0, ex=COUNTER_TTL_S, nx=True)
+    pipeline.incr(current)
+    pipeline.get(cache.make_key(window.previous_key))
+
+
+def rate_count_replies(replies: Sequence[Any]) -> tuple[int, int]:
+    """This minute's count with the request added, and the last minute's, from the three replies."""
+    _, count, before = replies
+    return int(count), int(before or 0)
+
+
+def rate_limit_decide(*, window: RateWindow, current: int, previous: int, limit: int) -> float:
+    """0 if the counted request is allowed, else the seconds to wait (and then it is uncounted)."""
+    wait = sliding_window_wait(previous=previous, current=current - 1, limit=limit, elapsed=window.elapsed)
     if wait > 0:
-        cache.decr(current_key)
+        cache.decr(window.current_key)
     return wait
 
 
-def _count(current_key: str, previous_key: str) -> tuple[int, int]:
+def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
+    """Count one request against `key`'s limit per minute; returns 0 if it is allowed, else the
+    seconds to wait (and then it is not counted)."""
+    window = rate_window(key=key, now=now)
+    current, previous = _count(window)
+    return rate_limit_decide(window=window, current=current, previous=previous, limit=limit)
+
+
+def _count(window: RateWindow) -> tuple[int, int]:
     """This window's count with this request added, and the previous window's."""
     client = shared_redis()
     if client is None:  # the file cache of a one-machine install
-        return _increment(current_key), int(cache.get(previous_key) or 0)
-    # One round trip instead of the cache API's three (EXISTS and INCR, then GET). The keys and the
-    # plain integer values are the ones the cache API reads and writes.
-    current, previous = cache.make_key(current_key), cache.make_key(previous_key)
+        return _increment(window.current_key), int(cache.get(window.previous_key) or 0)
+    # One round trip instead of the cache API's three (EXISTS and INCR, then GET).
     pipeline = client.pipeline(transaction=False)
-    pipeline.set(current, 0, ex=COUNTER_TTL_S, nx=True)
-    pipeline.incr(current)
-    pipeline.get(previous)
-    _, count, before = pipeline.execute()
-    return int(count), int(before or 0)
+    rate_count_queue(pipeline=pipeline, window=window)
+    return rate_count_replies(pipeline.execute())
 
 
 def _increment(key: str) -> int:

@@ -21,24 +21,39 @@ def api_key_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def api_key_get_by_token(*, token: str) -> ApiKey | None:
-    """The active key a presented token belongs to, or None. Format: ak_<prefix>_<secret>."""
+def api_key_token_prefix(token: str) -> str | None:
+    """The prefix of a well-formed token (ak_<prefix>_<secret>), else None."""
     if not token.startswith(KEY_PREFIX) or token.count("_") < 2:
         return None
-    prefix = token[len(KEY_PREFIX) :].split("_", 1)[0]
-    key = key_cache_get(prefix=prefix)
-    if key is None:
-        # The key's policy and its published version come with it, so a moderation call under the
-        # key's own policy looks up nothing more; their texts stay behind (the call needs neither),
-        # and so does the webhook secret, which the cache should not hold (deliveries read it anew).
-        key = (
-            ApiKey.objects.select_related("policy__published_version")
-            .defer("policy__published_version__source", "policy__published_version__spec", "webhook_secret")
-            .filter(prefix=prefix, revoked_at__isnull=True)
-            .first()
-        )
-        if key is not None:
-            key_cache_put(key=key)
+    return token[len(KEY_PREFIX) :].split("_", 1)[0]
+
+
+def api_key_get_by_token(*, token: str) -> ApiKey | None:
+    """The active key a presented token belongs to, or None. Format: ak_<prefix>_<secret>."""
+    prefix = api_key_token_prefix(token)
+    if prefix is None:
+        return None
+    return api_key_match(token=token, key=key_cache_get(prefix=prefix) or api_key_load(prefix=prefix))
+
+
+def api_key_load(*, prefix: str) -> ApiKey | None:
+    """The active key with this prefix from the database, then kept in the cache."""
+    # The key's policy and its published version come with it, so a moderation call under the
+    # key's own policy looks up nothing more; their texts stay behind (the call needs neither),
+    # and so does the webhook secret, which the cache should not hold (deliveries read it anew).
+    key = (
+        ApiKey.objects.select_related("policy__published_version")
+        .defer("policy__published_version__source", "policy__published_version__spec", "webhook_secret")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if key is not None:
+        key_cache_put(key=key)
+    return key
+
+
+def api_key_match(*, token: str, key: ApiKey | None) -> ApiKey | None:
+    """`key` if the token is its own, else None."""
     if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(token)):
         return None
     return key

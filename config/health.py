@@ -71,6 +71,9 @@ def check_guard_worker(timeout_s: float) -> Check:
             raise RuntimeError("a guard worker answered, but no model is active (manage.py guard install-default)")
         if answer.get("load_error"):
             raise RuntimeError(f"a guard worker answered, but its model is not usable: {answer['load_error']}")
+        if answer.get("loading_model") and not answer.get("loaded_model"):
+            # Calls made now would wait for the load, and time out where it takes longer than GUARD_TIMEOUT_S.
+            raise RuntimeError(f"a guard worker answered, but is still loading model {answer['loading_model']}")
         return {"worker": answer}
 
     return _timed(run)

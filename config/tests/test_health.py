@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -27,6 +28,9 @@ def test_readyz_names_the_guard_check_when_no_worker_answers(client: Client) -> 
 
 
 def test_readyz_is_ready_once_a_guard_worker_answers(client: Client, guard_worker: Any, active_tiny_model: Any) -> None:
+    from training_worker.guard.runtime import get_runtime
+
+    get_runtime().current()  # the model loaded (or the worker's own preload finished)
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -97,3 +101,32 @@ def test_readyz_reports_a_model_that_cannot_load(client: Client, guard_worker: A
     assert response.status_code == 503
     error = response.json()["checks"]["guard_worker"]["error"]
     assert "its model is not usable: cannot load model broken" in error
+
+
+def test_readyz_is_not_ready_while_the_worker_is_still_loading_its_model(
+    client: Client, guard_worker: Any, active_tiny_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training_worker.guard.runtime import GuardRuntime, get_runtime
+
+    inside, release = threading.Event(), threading.Event()
+    load = GuardRuntime._load
+
+    def slow_load(self: GuardRuntime, model: Any) -> Any:
+        inside.set()
+        release.wait(timeout=30)
+        return load(self, model)
+
+    monkeypatch.setattr(GuardRuntime, "_load", slow_load)
+    runtime = get_runtime()
+    loader = threading.Thread(target=runtime.current)
+    loader.start()
+    try:
+        assert inside.wait(timeout=30)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        error = response.json()["checks"]["guard_worker"]["error"]
+        assert f"is still loading model {active_tiny_model.name}" in error
+    finally:
+        release.set()
+        loader.join()
+    assert client.get("/readyz").status_code == 200

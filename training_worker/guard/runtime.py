@@ -83,6 +83,7 @@ class GuardRuntime:
         self._loaded: Loaded | None = None
         self._checked_at = 0.0
         self.load_error: str | None = None
+        self._loading: str | None = None  # the model being loaded now, for readiness
 
     def _load(self, model: ModelVersion) -> Loaded:
         started = time.perf_counter()
@@ -112,6 +113,7 @@ class GuardRuntime:
                 raise GuardUnavailable("no active guard model: run `manage.py guard install-default`")
             if self._loaded is not None and self._loaded.model.pk == active.pk:
                 return self._loaded
+            self._loading = active.name
             try:
                 loaded = self._load(active)
             except (BackendError, OSError, ValueError, RuntimeError) as exc:
@@ -119,6 +121,8 @@ class GuardRuntime:
                 self._checked_at = 0.0  # try again on the next call
                 logger.exception("guard model %s failed to load", active.name)
                 raise GuardUnavailable(self.load_error) from exc
+            finally:
+                self._loading = None
             previous, self._loaded, self.load_error = self._loaded, loaded, None
         if previous is not None:
             previous.batcher.close()
@@ -146,6 +150,7 @@ class GuardRuntime:
         return {
             "backend": loaded.guard.backend.name if loaded else resolve_backend_name(self.backend_name),
             "loaded_model": loaded.model.name if loaded else None,
+            "loading_model": self._loading,
             "load_error": self.load_error,
         }
 

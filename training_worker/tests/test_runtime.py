@@ -40,6 +40,25 @@ def test_it_switches_to_a_newly_activated_model_without_a_restart(
 
 
 @pytest.mark.django_db
+def test_it_reports_the_model_it_is_loading_until_it_is_loaded(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = _runtime()
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+    during: list[dict[str, object]] = []
+    load = runtime._load
+
+    def watched(model: object) -> object:
+        during.append(runtime.status())
+        return load(model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime, "_load", watched)
+    runtime.current()
+    assert [(s["loaded_model"], s["loading_model"]) for s in during] == [(None, "a")]
+    assert (runtime.status()["loaded_model"], runtime.status()["loading_model"]) == ("a", None)
+
+
+@pytest.mark.django_db
 def test_a_model_that_cannot_load_leaves_the_runtime_usable(tmp_path: Path, tiny_model_dir: Path) -> None:
     runtime = _runtime()
     broken = model_version_register(name="broken", base="x", path=str(tmp_path / "missing"))

@@ -63,8 +63,11 @@ def key_cache_get_counting(*, prefix: str, window: RateWindow) -> tuple[ApiKey |
         logger.warning("could not read an API key and its rate counters in one round trip", exc_info=True)
         return None
     entry = replies.pop(0) if cached else None
-    # Stored by the cache API, so read back by its serializer.
-    key: ApiKey | None = RedisSerializer().loads(entry) if entry is not None else None
+    key: ApiKey | None = None
+    if entry is not None:
+        # Stored by the cache API, so read back by its serializer; an entry it cannot read is a miss.
+        with contextlib.suppress(Exception):
+            key = RedisSerializer().loads(entry)
     return key, rate_count_replies(replies)
 
 

@@ -83,3 +83,14 @@ def test_with_the_key_cache_off_the_request_is_still_counted_in_the_same_round_t
     _, token = api_key_create(name="svc", policy=None, actor=None, rate_limit_per_minute=2)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert [api_client.get(ENDPOINT).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_cache_entry_that_cannot_be_read_is_a_miss(api_client: APIClient) -> None:
+    from config.redis import shared_redis
+
+    key, token = api_key_create(name="svc", policy=None, actor=None)
+    client = shared_redis()
+    assert client is not None
+    client.set(cache.make_key(f"apikey:{key.prefix}"), b"\x80not a pickle")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(ENDPOINT).status_code == 200  # read from the database instead

@@ -80,12 +80,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         prefix = api_key_token_prefix(token)
         if prefix is None:
             return None
-        window = rate_window(key=rate_limit_subject(key_hash=api_key_hash(token)))
+        token_hash = api_key_hash(token)
+        window = rate_window(key=rate_limit_subject(key_hash=token_hash))
         read = key_cache_get_counting(prefix=prefix, window=window)
         if read is None:
             return api_key_get_by_token(token=token)
         cached, counts = read
-        api_key = api_key_match(token=token, key=cached or api_key_load(prefix=prefix))
+        api_key = api_key_match(token_hash=token_hash, key=cached or api_key_load(prefix=prefix))
         if api_key is None:
             # No key has this counter: leave nothing behind (it expires anyway if this fails).
             with contextlib.suppress(Exception):

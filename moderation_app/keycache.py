@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from moderation_app.models import ApiKey
 
 logger = logging.getLogger(__name__)
+_SERIALIZER = RedisSerializer()  # how the cache API stores entries in Redis
 
 
 def _entry(prefix: str) -> str:
@@ -67,7 +68,7 @@ def key_cache_get_counting(*, prefix: str, window: RateWindow) -> tuple[ApiKey |
     if entry is not None:
         # Stored by the cache API, so read back by its serializer; an entry it cannot read is a miss.
         with contextlib.suppress(Exception):
-            key = RedisSerializer().loads(entry)
+            key = _SERIALIZER.loads(entry)
     return key, rate_count_replies(replies)
 
 

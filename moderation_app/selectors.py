@@ -33,7 +33,8 @@ def api_key_get_by_token(*, token: str) -> ApiKey | None:
     prefix = api_key_token_prefix(token)
     if prefix is None:
         return None
-    return api_key_match(token=token, key=key_cache_get(prefix=prefix) or api_key_load(prefix=prefix))
+    key = key_cache_get(prefix=prefix) or api_key_load(prefix=prefix)
+    return api_key_match(token_hash=api_key_hash(token), key=key)
 
 
 def api_key_load(*, prefix: str) -> ApiKey | None:
@@ -52,9 +53,9 @@ def api_key_load(*, prefix: str) -> ApiKey | None:
     return key
 
 
-def api_key_match(*, token: str, key: ApiKey | None) -> ApiKey | None:
-    """`key` if the token is its own, else None."""
-    if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(token)):
+def api_key_match(*, token_hash: str, key: ApiKey | None) -> ApiKey | None:
+    """`key` if the token with this hash (`api_key_hash`) is its own, else None."""
+    if key is None or not hmac.compare_digest(key.key_hash, token_hash):
         return None
     return key
 

@@ -20,7 +20,7 @@ UNCONSUMED_QUEUE = "test-results-unconsumed"
 
 def _subscribed(backend: Any, task_id: str) -> bool:
     consumer = backend.result_consumer
-    return bool(consumer.subscribed_to) and consumer._get_key_for_task(task_id) in consumer.subscribed_to
+    return consumer._get_key_for_task(task_id) in consumer.subscribed_to
 
 
 def test_the_app_uses_the_backend_without_the_send_time_subscription() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from training_worker.guard.backends.base import BackendError
+from training_worker.guard.backends.packing import PAD, PROMPT, Packed, cover_rows, pack
 from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
@@ -71,39 +72,43 @@ class TransformersBackend:
                 self._prefixes.pop(next(iter(self._prefixes)))
         return hit
 
-    def _batch(self, texts: Sequence[str], shared_prefix: str | None) -> tuple[Any, Any, int, Any]:
-        """Input ids and mask for a batch, plus the number of leading tokens already in the returned cache.
+    def _repeated_cache(self, cache: Any, rows: int) -> Any:
+        """A copy of a prefix's KV cache for a batch of `rows`; the cached original stays as it was."""
+        cache = copy.deepcopy(cache)
+        cache.batch_repeat_interleave(rows)
+        return cache
+
+    def _generation_batch(self, texts: Sequence[str], shared_prefix: str | None) -> tuple[Any, Any, Any]:
+        """Input ids, mask and the prefix's KV cache (or None) for a batch to generate from.
 
         With a shared prefix, padding goes between the prefix and each suffix, so every row still
-        ends at the last column (what generation and last-token scoring expect), and the prefix's
-        KV cache is reused instead of recomputed.
+        ends at the last column (what generation expects), and the prefix's KV cache is reused
+        instead of recomputed.
         """
         torch = self._torch
         pad = self.tokenizer.pad_token_id
-        if shared_prefix and all(t.startswith(shared_prefix) for t in texts):
+        if shared_prefix := _usable_prefix(texts, shared_prefix):
             prefix_ids, prefix_cache = self._prefix_cache(shared_prefix)
             suffixes = [self._ids(t[len(shared_prefix) :]) for t in texts]
             width = max(len(x) for x in suffixes)
             rows = [prefix_ids + [pad] * (width - len(x)) + x for x in suffixes]
             masks = [[1] * len(prefix_ids) + [0] * (width - len(x)) + [1] * len(x) for x in suffixes]
-            cache = copy.deepcopy(prefix_cache)
-            cache.batch_repeat_interleave(len(texts))
-            cached = len(prefix_ids)
+            cache = self._repeated_cache(prefix_cache, len(texts))
         else:
             encoded = [self._ids(t) for t in texts]
             width = max(len(x) for x in encoded)
             rows = [[pad] * (width - len(x)) + x for x in encoded]
             masks = [[0] * (width - len(x)) + [1] * len(x) for x in encoded]
-            cache, cached = None, 0
+            cache = None
         ids = torch.tensor(rows, device=self.device)
         mask = torch.tensor(masks, device=self.device)
-        return ids, mask, cached, cache
+        return ids, mask, cache
 
     def generate(
         self, prompts: Sequence[str], *, max_new_tokens: int, stop: str, shared_prefix: str | None = None
     ) -> list[Generation]:
         torch = self._torch
-        ids, mask, _, cache = self._batch(prompts, shared_prefix)
+        ids, mask, cache = self._generation_batch(prompts, shared_prefix)
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=ids,
@@ -132,76 +137,64 @@ class TransformersBackend:
     def score(
         self, prefixes: Sequence[str], continuations: Sequence[Continuation], *, shared_prefix: str | None = None
     ) -> list[list[float]]:
-        """One forward pass over the prefixes, then the continuations on copies of their KV cache.
+        """One forward pass: each prefix with its continuation rows packed after it (see `packing`).
 
         Continuations that share tokens share rows: a row is scored at every position, so one row
         `unsafe}\nCategories: S10` also yields the scores of `safe`, `unsafe`, ` S2`, ` S1`... (see
-        `cover_rows`). That keeps the cache copies to one or two per prefix instead of one per
-        continuation.
+        `cover_rows`). Logits are computed only where a score is read.
         """
         torch = self._torch
         pieces = [self._ids(c.given) + self._ids(c.scored) for c in continuations]
         starts = [len(self._ids(c.given)) for c in continuations]
         rows, where = cover_rows(pieces)
-        k = len(rows)
-        prefix_ids, prefix_mask, cached, cache = self._batch(prefixes, shared_prefix)
-        # Positions count real tokens only, whatever the padding.
-        positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
+        shared = _usable_prefix(prefixes, shared_prefix)
+        prefix_ids, cache = self._prefix_cache(shared) if shared else ([], None)
+        suffixes = [self._ids(p[len(shared) :]) for p in prefixes]
+        width = max(len(x) for x in suffixes) + sum(len(row) for row in rows)
+        batch = [pack(x, rows, offset=len(prefix_ids), width=width, pad=self.tokenizer.pad_token_id) for x in suffixes]
+        # Every row ends the same way, so the first row's indices read every row.
+        reads = [
+            (c, batch[0].reader(where[c], k), piece[k])
+            for c, piece in enumerate(pieces)
+            for k in range(starts[c], len(piece))
+        ]
+        keep = sorted({index for _, index, _ in reads})
+        column = {index: n for n, index in enumerate(keep)}
         with torch.inference_mode():
-            out = self.model(
-                input_ids=prefix_ids[:, cached:],
-                attention_mask=prefix_mask,
-                position_ids=positions[:, cached:],
-                past_key_values=cache,
-                use_cache=True,
-            )
-            last_logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (B, V)
-            cache = out.past_key_values
-            cache.batch_repeat_interleave(k)
-            width = max(len(row) for row in rows)
-            pad = self.tokenizer.pad_token_id
-            b = prefix_ids.shape[0]
-            cont_ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows], device=self.device).repeat(b, 1)
-            cont_mask = torch.tensor(
-                [[1] * len(row) + [0] * (width - len(row)) for row in rows], device=self.device
-            ).repeat(b, 1)
-            full_mask = torch.cat([prefix_mask.repeat_interleave(k, dim=0), cont_mask], dim=1)
-            start = prefix_mask.sum(-1).repeat_interleave(k).unsqueeze(1)
-            cont_pos = start + torch.arange(width, device=self.device).unsqueeze(0)
             logits = self.model(
-                input_ids=cont_ids, attention_mask=full_mask, position_ids=cont_pos, past_key_values=cache
+                input_ids=torch.tensor([p.ids for p in batch], device=self.device),
+                attention_mask=self._packed_mask(batch, cached=len(prefix_ids)),
+                position_ids=torch.tensor([p.positions for p in batch], device=self.device),
+                past_key_values=self._repeated_cache(cache, len(batch)) if cache is not None else None,
+                use_cache=cache is not None,
+                logits_to_keep=torch.tensor(keep, device=self.device),
             ).logits
-            logprobs = torch.log_softmax(logits.float(), dim=-1)  # (B*k, W, V)
-
-        scores: list[list[float]] = []
-        for i in range(b):
-            row_scores = []
-            for tokens, first, row in zip(pieces, starts, where, strict=True):
-                total = 0.0
-                for position in range(first, len(tokens)):
-                    if position == 0:
-                        total += float(last_logprobs[i, tokens[position]])
-                    else:
-                        total += float(logprobs[i * k + row, position - 1, tokens[position]])
-                row_scores.append(total)
-            scores.append(row_scores)
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            columns = torch.tensor([column[index] for _, index, _ in reads], device=self.device)
+            tokens = torch.tensor([token for _, _, token in reads], device=self.device)
+            per_read = logprobs[:, columns, tokens].tolist()  # (batch, reads)
+        scores = []
+        for values in per_read:
+            totals = [0.0] * len(pieces)
+            for (c, _, _), value in zip(reads, values, strict=True):
+                totals[c] += value
+            scores.append(totals)
         return scores
 
+    def _packed_mask(self, batch: list[Packed], *, cached: int) -> Any:
+        """The additive 4D mask: every token sees the cached prefix, and what `Packed.visible` allows."""
+        torch = self._torch
+        segment = torch.tensor([p.segments for p in batch], device=self.device)
+        position = torch.tensor([p.positions for p in batch], device=self.device)
+        query_segment, key_segment = segment[:, :, None], segment[:, None, :]
+        seen = (key_segment == query_segment) | ((key_segment == PROMPT) & (query_segment != PAD))
+        visible = seen & (position[:, None, :] <= position[:, :, None])
+        b, n = segment.shape
+        visible = torch.cat([torch.ones(b, n, cached, dtype=torch.bool, device=self.device), visible], 2)
+        mask = torch.zeros(visible.shape, dtype=self.dtype, device=self.device)
+        return mask.masked_fill_(~visible, torch.finfo(self.dtype).min)[:, None]
 
-def cover_rows(sequences: list[list[int]]) -> tuple[list[list[int]], list[int]]:
-    """Fewest rows whose prefixes contain every sequence, and the row each sequence is read from.
 
-    A sequence is read from a row that starts with all of it but its last token: the row's logits
-    give every token's probability, the last one included.
-
-    >>> cover_rows([[5], [7, 5], [7, 5, 9, 1], [7, 5, 9, 2], [7, 5, 9, 1, 0]])
-    ([[7, 5, 9, 1, 0]], [0, 0, 0, 0, 0])
-    >>> cover_rows([[1, 2], [3, 4]])
-    ([[1, 2], [3, 4]], [0, 1])
-    """
-    rows: list[list[int]] = []
-    for sequence in sorted(sequences, key=len, reverse=True):
-        if not any(row[: len(sequence) - 1] == sequence[:-1] for row in rows):
-            rows.append(sequence)
-    where = [next(r for r, row in enumerate(rows) if row[: len(s) - 1] == s[:-1]) for s in sequences]
-    return rows, where
+def _usable_prefix(texts: Sequence[str], shared_prefix: str | None) -> str:
+    """The shared prefix when every text starts with it, else nothing to reuse."""
+    return shared_prefix if shared_prefix and all(t.startswith(shared_prefix) for t in texts) else ""

@@ -258,6 +258,9 @@ GUARD_MAX_WAIT_MS = env_float("GUARD_MAX_WAIT_MS", 20.0, minimum=0.0)
 GUARD_BATCHES_IN_FLIGHT = env_int("GUARD_BATCHES_IN_FLIGHT", 4, minimum=1)
 GUARD_MAX_THINK_TOKENS = env_int("GUARD_MAX_THINK_TOKENS", 96, minimum=1)
 GUARD_PRELOAD = env_bool("GUARD_PRELOAD", True)
+# Published policies whose prompt prefix a guard worker computes as it loads a model, before it says
+# it is ready, so that the first call under each does not pay for it. 0: none.
+GUARD_WARMUP_POLICIES = env_int("GUARD_WARMUP_POLICIES", 8, minimum=0)
 GUARD_MAX_CONTENT_TOKENS = env_int("GUARD_MAX_CONTENT_TOKENS", 2048, minimum=16)
 
 # --- Training -----------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ def policy_version_get_by_digest(*, version_id: int, sha256: str) -> PolicyVersi
     return PolicyVersion.objects.select_related("policy").get(pk=version_id, sha256=sha256)
 
 
+def policy_version_published_list(*, limit: int) -> list[PolicyVersion]:
+    """The published versions, newest first: what the guard worker warms its prefix cache with."""
+    return list(PolicyVersion.objects.filter(pk__in=Policy.objects.values("published_version")).order_by("-pk")[:limit])
+
+
 def policy_version_list(*, policy: Policy) -> QuerySet[PolicyVersion]:
     return policy.versions.select_related("author").order_by("-number")
 

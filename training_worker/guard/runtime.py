@@ -16,9 +16,11 @@ from typing import Any
 
 from django.conf import settings
 
+from policies_app.selectors import policy_version_published_list
 from training_worker.guard.backends.base import Backend, BackendError
 from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.engine import Guard
+from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest, GuardResult
 from training_worker.models import ModelVersion
 from training_worker.selectors import model_version_active
@@ -26,6 +28,7 @@ from training_worker.selectors import model_version_active
 logger = logging.getLogger(__name__)
 # Guard tasks of this process that have started and not yet reached the batcher (see tasks/guard.py).
 ARRIVALS = Arrivals()
+WARMUP_TEXT = "Hello, how are you?"
 
 
 class GuardUnavailable(RuntimeError):
@@ -72,6 +75,7 @@ class GuardRuntime:
         max_think_tokens: int,
         batches_in_flight: int = 1,
         check_interval_s: float = 2.0,
+        warmup_policies: int = 0,
     ) -> None:
         self.backend_name = backend
         self.batches_in_flight = batches_in_flight
@@ -79,6 +83,7 @@ class GuardRuntime:
         self.max_wait_ms = max_wait_ms
         self.max_think_tokens = max_think_tokens
         self.check_interval_s = check_interval_s
+        self.warmup_policies = warmup_policies
         self._lock = threading.Lock()
         self._loaded: Loaded | None = None
         self._checked_at = 0.0
@@ -91,6 +96,7 @@ class GuardRuntime:
         guard = Guard(
             backend, max_think_tokens=self.max_think_tokens, max_content_tokens=settings.GUARD_MAX_CONTENT_TOKENS
         )
+        self._warm_up(guard)
         batcher: MicroBatcher[GuardRequest, GuardResult] = MicroBatcher(
             guard.judge,
             max_batch=self.max_batch,
@@ -101,6 +107,26 @@ class GuardRuntime:
         )
         logger.info("guard model %s loaded with %s in %.1fs", model.name, backend.name, time.perf_counter() - started)
         return Loaded(model=model, guard=guard, batcher=batcher)
+
+    def _warm_up(self, guard: Guard) -> None:
+        """Judge a short message under each published policy while the model still counts as loading.
+
+        That computes and caches each policy's prompt prefix (over a thousand tokens), so the first
+        call under it is as fast as the ones after it. A failed warm-up costs speed, not the model.
+        """
+        if not self.warmup_policies:
+            return
+        started = time.perf_counter()
+        message = (Message("user", WARMUP_TEXT),)
+        try:
+            versions = policy_version_published_list(limit=self.warmup_policies)
+            guard.judge(
+                [GuardRequest(spec=v.spec, messages=message, target="prompt", reasoning="none") for v in versions]
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed warm-up (the database, the model) must not unload the model
+            logger.warning("guard warm-up failed; the first calls may be slower: %s", exc)
+            return
+        logger.info("guard warmed up for %d policies in %.1fs", len(versions), time.perf_counter() - started)
 
     def current(self) -> Loaded:
         with self._lock:
@@ -169,6 +195,7 @@ def get_runtime() -> GuardRuntime:
                 max_wait_ms=settings.GUARD_MAX_WAIT_MS,
                 max_think_tokens=settings.GUARD_MAX_THINK_TOKENS,
                 batches_in_flight=settings.GUARD_BATCHES_IN_FLIGHT,
+                warmup_policies=settings.GUARD_WARMUP_POLICIES,
             )
         return _runtime
 

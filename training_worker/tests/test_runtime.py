@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from policies_app.services import DEFAULT_POLICY_PATH
+from policies_app.services import DEFAULT_POLICY_PATH, policy_ensure_default
 from policies_app.spec import parse_policy
 from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.runtime import GuardRuntime, GuardUnavailable
@@ -20,8 +20,81 @@ SPEC = dataclasses.asdict(parse_policy(DEFAULT_POLICY_PATH.read_text()))
 REQUEST = GuardRequest(spec=SPEC, messages=(Message("user", "hello"),), target="prompt", reasoning="none")
 
 
-def _runtime() -> GuardRuntime:
-    return GuardRuntime(backend="transformers", max_batch=4, max_wait_ms=5, max_think_tokens=4, check_interval_s=0)
+def _runtime(*, warmup_policies: int = 0) -> GuardRuntime:
+    return GuardRuntime(
+        backend="transformers",
+        max_batch=4,
+        max_wait_ms=5,
+        max_think_tokens=4,
+        check_interval_s=0,
+        warmup_policies=warmup_policies,
+    )
+
+
+def _cached_prefixes(runtime: GuardRuntime) -> list[str]:
+    loaded = runtime.current()
+    return list(loaded.guard.backend._prefixes)  # type: ignore[attr-defined]
+
+
+def _prefix_of(runtime: GuardRuntime, spec: object) -> str:
+    guard = runtime.current().guard
+    request = GuardRequest(spec=spec, messages=(Message("user", "x"),), target="prompt")  # type: ignore[arg-type]
+    return guard.shared_prefix(guard.prompt(request))
+
+
+@pytest.mark.django_db
+def test_it_caches_each_published_policy_prefix_while_it_still_reports_loading(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy, _ = policy_ensure_default()
+    runtime = _runtime(warmup_policies=8)
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+    during: list[object] = []
+    warm_up = runtime._warm_up
+
+    def watched(guard: object) -> None:
+        warm_up(guard)  # type: ignore[arg-type]
+        during.append(runtime.status()["loading_model"])
+
+    monkeypatch.setattr(runtime, "_warm_up", watched)
+
+    assert _cached_prefixes(runtime) == [_prefix_of(runtime, policy.published_version.spec)]  # type: ignore[union-attr]
+    assert during == ["a"]
+
+
+@pytest.mark.django_db
+def test_without_warm_up_no_prefix_is_computed_at_load(tiny_model_dir: Path) -> None:
+    policy_ensure_default()
+    runtime = _runtime(warmup_policies=0)
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+
+    assert _cached_prefixes(runtime) == []
+
+
+@pytest.mark.django_db
+def test_a_failed_warm_up_still_loads_the_model(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from training_worker.guard.engine import Guard
+
+    policy_ensure_default()
+    runtime = _runtime(warmup_policies=8)
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+
+    judge, calls = Guard.judge, []
+
+    def fails_once(self: Guard, requests: Sequence[GuardRequest]) -> object:
+        calls.append(requests)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return judge(self, requests)
+
+    monkeypatch.setattr(Guard, "judge", fails_once)
+    runtime.current()
+
+    assert "guard warm-up failed; the first calls may be slower: out of memory" in caplog.text
+    assert runtime.status()["loaded_model"] == "a"
+    assert runtime.judge(REQUEST)[0].error is None
 
 
 @pytest.mark.django_db

@@ -23,12 +23,9 @@ CONTINUATIONS = [Continuation("", "safe"), Continuation("", "unsafe")] + [
 
 @pytest.fixture(scope="module")
 def backend(tiny_model_dir: Path) -> TransformersBackend:
-    import torch
-
     backend = TransformersBackend(str(tiny_model_dir), device="cpu")
     # float32 whatever the CPU, so that packed and plain results may be compared to 1e-4.
     backend.model.float()
-    backend.dtype = torch.float32
     return backend
 
 

@@ -191,8 +191,9 @@ class TransformersBackend:
         visible = seen & (position[:, None, :] <= position[:, :, None])
         b, n = segment.shape
         visible = torch.cat([torch.ones(b, n, cached, dtype=torch.bool, device=self.device), visible], 2)
-        mask = torch.zeros(visible.shape, dtype=self.dtype, device=self.device)
-        return mask.masked_fill_(~visible, torch.finfo(self.dtype).min)[:, None]
+        dtype = self.model.dtype  # the weights' own, which a caller may have cast since loading
+        mask = torch.zeros(visible.shape, dtype=dtype, device=self.device)
+        return mask.masked_fill_(~visible, torch.finfo(dtype).min)[:, None]
 
 
 def _usable_prefix(texts: Sequence[str], shared_prefix: str | None) -> str:

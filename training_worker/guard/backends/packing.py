@@ -16,6 +16,7 @@ Pure Python: the backend turns the layout into tensors.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PAD = -2  # the segment of padding
 PROMPT = -1  # the segment of the prompt's own tokens; continuation rows are segments 0, 1, ...
@@ -61,9 +62,7 @@ class Packed:
         >>> [k for k in range(6) if p.visible(0, k)]  # padding sees only padding
         [0]
         """
-        query_segment, key_segment = self.segments[query], self.segments[key]
-        seen = key_segment == query_segment or (key_segment == PROMPT and query_segment != PAD)
-        return seen and self.positions[key] <= self.positions[query]
+        return bool(sees(self.segments[query], self.segments[key], self.positions[query], self.positions[key]))
 
     def reader(self, row: int, token: int) -> int:
         """The index whose logits give token `token` of continuation row `row`.
@@ -72,6 +71,13 @@ class Packed:
         2
         """
         return self.last if token == 0 else self.row_start[row] + token - 1
+
+
+def sees(query_segment: Any, key_segment: Any, query_position: Any, key_position: Any) -> Any:
+    """The attention rule, for single tokens (ints) and for whole rows (broadcast tensors) alike:
+    a token sees its own segment and, unless it is padding, the prompt, up to its own position."""
+    same = key_segment == query_segment
+    return (same | ((key_segment == PROMPT) & (query_segment != PAD))) & (key_position <= query_position)
 
 
 def pack(prompt: list[int], rows: list[list[int]], *, offset: int, width: int = 0, pad: int = 0) -> Packed:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from training_worker.guard.backends.base import BackendError
-from training_worker.guard.backends.packing import PAD, PROMPT, Packed, cover_rows, pack
+from training_worker.guard.backends.packing import Packed, cover_rows, pack, sees
 from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
@@ -144,8 +144,9 @@ class TransformersBackend:
         `cover_rows`). Logits are computed only where a score is read.
         """
         torch = self._torch
-        pieces = [self._ids(c.given) + self._ids(c.scored) for c in continuations]
-        starts = [len(self._ids(c.given)) for c in continuations]
+        given = [self._ids(c.given) for c in continuations]
+        pieces = [ids + self._ids(c.scored) for ids, c in zip(given, continuations, strict=True)]
+        starts = [len(ids) for ids in given]
         rows, where = cover_rows(pieces)
         shared = _usable_prefix(prefixes, shared_prefix)
         prefix_ids, cache = self._prefix_cache(shared) if shared else ([], None)
@@ -186,9 +187,7 @@ class TransformersBackend:
         torch = self._torch
         segment = torch.tensor([p.segments for p in batch], device=self.device)
         position = torch.tensor([p.positions for p in batch], device=self.device)
-        query_segment, key_segment = segment[:, :, None], segment[:, None, :]
-        seen = (key_segment == query_segment) | ((key_segment == PROMPT) & (query_segment != PAD))
-        visible = seen & (position[:, None, :] <= position[:, :, None])
+        visible = sees(segment[:, :, None], segment[:, None, :], position[:, :, None], position[:, None, :])
         b, n = segment.shape
         visible = torch.cat([torch.ones(b, n, cached, dtype=torch.bool, device=self.device), visible], 2)
         dtype = self.model.dtype  # the weights' own, which a caller may have cast since loading

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
@@ -26,6 +26,33 @@ def update_then_insert(*, rows: QuerySet[Any], values: dict[str, Any], obj: Mode
     query = cast(UpdateQuery, rows.query.chain(UpdateQuery))
     query.add_update_values(values)
     update_sql, update_params = query.get_compiler(rows.db).as_sql()
+    return _insert_from(obj=obj, using=rows.db, source=("updated", f"{update_sql} RETURNING 1", list(update_params)))
+
+
+def insert_unflushed(*, obj: Model, using: str = DEFAULT_DB_ALIAS) -> None:
+    """INSERT `obj` and commit it without waiting for the commit to reach the disk.
+
+    For a row whose writer tells nobody it is kept before some later commit is durable: PostgreSQL
+    writes its log in order, so flushing any later commit flushes this one too. On PostgreSQL,
+    outside a transaction, it is one statement that turns `synchronous_commit` off for its own
+    transaction only (about 1.1 ms less than waiting for the flush after an idle spell, measured
+    here). Inside a transaction, or on another database, it is a plain INSERT whose commit is the
+    caller's.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        obj.save(force_insert=True, using=using)
+        return
+    _insert_from(obj=obj, using=using, source=("unflushed", "SELECT set_config('synchronous_commit', 'off', true)", []))
+
+
+def _insert_from(*, obj: Model, using: str, source: tuple[str, str, list[Any]]) -> bool:
+    """INSERT `obj` once for each row the query `source` (name, SQL, parameters) gives, in one statement.
+
+    Returns whether it was inserted; `obj` then has its primary key.
+    """
+    name, source_sql, source_params = source
+    connection = connections[using]
     meta = obj._meta
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
     qn = connection.ops.quote_name
@@ -33,17 +60,17 @@ def update_then_insert(*, rows: QuerySet[Any], values: dict[str, Any], obj: Mode
     # A SELECT list gives its parameters no column to take a type from, so each is cast to its column's.
     selected = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields)
     statement = (
-        f"WITH updated AS ({update_sql} RETURNING 1) "
+        f"WITH {name} AS ({source_sql}) "
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {selected} FROM updated RETURNING {qn(cast(str, meta.pk.column))}"
+        f"SELECT {selected} FROM {name} RETURNING {qn(cast(str, meta.pk.column))}"
     )
-    params = [*update_params, *(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)]
-    with transaction.mark_for_rollback_on_error(using=rows.db), connection.cursor() as cursor:
+    params = [*source_params, *(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return False
     obj.pk = row[0]
     obj._state.adding = False
-    obj._state.db = rows.db
+    obj._state.db = using
     return True

@@ -105,14 +105,14 @@ ANSWER_DEFERRED = ("messages", "raw_output", "policy_version__source", "policy_v
 
 
 def decisions_get_many(*, ids: list[Any]) -> list[Decision]:
-    """The decisions with these ids, in that order, with everything their API answer shows (one query)."""
+    """The decisions with these ids that exist, in that order, with everything their API answer shows (one query)."""
     decisions = (
         Decision.objects.select_related("policy_version__policy", "model_version", "review_item")
         .defer(*ANSWER_DEFERRED)
         .filter(pk__in=ids)
     )
     found = {d.pk: d for d in decisions}
-    return [found[pk] for pk in ids]
+    return [found[pk] for pk in ids if pk in found]
 
 
 def decision_review_labels(*, decision: Decision) -> list[ReviewLabel]:

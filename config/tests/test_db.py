@@ -3,10 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from config.db import update_then_insert
+from config.db import insert_unflushed, update_then_insert
 from moderation_app.models import Decision, ReviewItem
 from moderation_app.tests.factories import recorded_decision
+from policies_app.services import policy_ensure_default
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +43,42 @@ def test_it_inserts_nothing_when_no_row_is_updated() -> None:
     assert not update_then_insert(rows=pending, values={"score": 0.9}, obj=_item(decision))
     assert not ReviewItem.objects.exists()
     assert Decision.objects.get(pk=decision.pk).score is None
+
+
+def _new_decision() -> Decision:
+    policy, _ = policy_ensure_default()
+    return Decision(
+        policy_version=policy.published_version,
+        template_version="rsafe-1",
+        messages=[{"role": "user", "content": "hello"}],
+        target="prompt",
+    )
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unflushed_insert_is_one_statement_that_turns_the_flush_off_for_itself_only() -> None:
+    decision = _new_decision()
+    with CaptureQueriesContext(connection) as queries:
+        insert_unflushed(obj=decision)
+    assert len(queries) == 1
+    assert "set_config('synchronous_commit', 'off', true)" in queries[0]["sql"]
+    assert not decision._state.adding
+    stored = Decision.objects.get(pk=decision.pk)
+    assert (stored.messages, stored.status, stored.created_at) == (decision.messages, "pending", decision.created_at)
+    assert _synchronous_commit() == "on"  # the connection's next commits wait for the disk again
+
+
+def test_an_unflushed_insert_inside_a_transaction_leaves_the_commit_to_it() -> None:
+    """pytest-django runs this test in a transaction: the caller's commit decides, so nothing is turned off."""
+    decision = _new_decision()
+    with CaptureQueriesContext(connection) as queries:
+        insert_unflushed(obj=decision)
+    assert "set_config" not in " ".join(q["sql"] for q in queries)
+    assert Decision.objects.filter(pk=decision.pk).exists()
+    assert _synchronous_commit() == "on"

@@ -28,7 +28,7 @@ from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
 from moderation_app.selectors import decision_get, decision_list, decision_review_labels, decisions_get_many
-from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
+from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch, decisions_persist
 from policies_app.models import PolicyVersion
 from policies_app.selectors import policy_get_for_judging, policy_version_get
 
@@ -376,10 +376,19 @@ def wait_for_decisions(
         pending_ids = [str(d.id) for d in decisions if d.status == Decision.Status.PENDING]
         for task_id in task_ids if task_ids is not None else pending_ids:
             _task_result(task_id, deadline)
+    asked = len(decisions)
     decisions = decisions_get_many(ids=[d.pk for d in decisions])
     MODERATION_WAIT.observe(time.perf_counter() - started)
+    if len(decisions) < asked:  # a database that crashed before a synchronous call's INSERT was flushed
+        raise ApiError(
+            code="decision_lost",
+            message="the database lost this request before the guard judged it; send it again",
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     pending = [d for d in decisions if d.status == Decision.Status.PENDING]
     if pending:
+        decisions_persist(decision_ids=[str(d.id) for d in pending])  # before the answer says they are kept
         MODERATION_REQUESTS.labels("timeout").inc()
         first = pending[0].id
         raise ApiError(

@@ -15,6 +15,7 @@ from moderation_app.services.decisions import (
     decision_fail,
     decision_record,
     decisions_enqueue_batch,
+    decisions_persist,
     decisions_recover_lost,
     moderation_request_hash,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "decision_fail",
     "decision_record",
     "decisions_enqueue_batch",
+    "decisions_persist",
     "decisions_recover_lost",
     "moderation_request_hash",
     "parse_case_rows",

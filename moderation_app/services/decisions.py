@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from config.actors import Actor
 from config.celery import queue_depth
-from config.db import update_then_insert
+from config.db import insert_unflushed, update_then_insert
 from config.errors import ApiError
 from moderation_app.answers import decision_answer_key
 from moderation_app.models import ApiKey, Decision
@@ -95,7 +95,13 @@ def decision_record(
         "callback": callback and api_key is not None and bool(api_key.webhook_url),
     }
     if not idempotency_key:  # one INSERT, no transaction of its own: the hot path of every API call
-        decision = Decision.objects.create(**fields)
+        decision = Decision(**fields)
+        if answer:
+            # The caller hears nothing before the guard's durable completion (whose flush covers this
+            # INSERT) or `decisions_persist`, so this commit need not wait for the disk.
+            insert_unflushed(obj=decision)
+        else:
+            decision.save(force_insert=True)
     else:
         try:
             with transaction.atomic():
@@ -153,6 +159,7 @@ def _publish(send: Callable[[], object], *, decision_ids: list[str], waited_for:
     except BrokerError as exc:
         logger.error("the broker did not take the guard task for %s: %s", ", ".join(decision_ids), exc)
         if waited_for:
+            decisions_persist(decision_ids=decision_ids)
             first = decision_ids[0]
             raise ApiError(
                 code="guard_unavailable",
@@ -163,6 +170,16 @@ def _publish(send: Callable[[], object], *, decision_ids: list[str], waited_for:
                 status_code=503,
                 headers={"Retry-After": "30", "Location": f"/api/v1/decisions/{first}/"},
             ) from exc
+
+
+def decisions_persist(*, decision_ids: list[str]) -> None:
+    """Make pending decisions durable before a caller hears that they are kept and judged later.
+
+    A synchronous call's INSERT does not wait for the disk (`decision_record`). Rewriting the rows'
+    status as it is makes one durable commit, whose flush covers those INSERTs; a decision no longer
+    pending has already had its durable completion.
+    """
+    Decision.objects.filter(pk__in=decision_ids, status=Decision.Status.PENDING).update(status=Decision.Status.PENDING)
 
 
 def decisions_enqueue_batch(*, decisions: list[Decision], waited_for: bool = False) -> str:

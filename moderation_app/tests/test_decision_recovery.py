@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -164,9 +166,13 @@ def test_an_async_call_is_accepted_while_the_broker_is_down_and_judged_once_it_i
 
 def test_a_sync_call_hears_at_once_that_the_guard_queue_is_unreachable(service: APIClient) -> None:
     started = time.monotonic()
-    with broker_down():
+    with broker_down(), CaptureQueriesContext(connection) as queries:
         response = service.post("/api/v1/moderate", {"input": "How do I bake bread?"}, format="json")
     assert response.status_code == 503
+    # The INSERT did not wait for the disk; a durable write comes before the 503 says the decision is kept.
+    statements = [q["sql"] for q in queries]
+    insert = next(i for i, sql in enumerate(statements) if sql.startswith("WITH unflushed AS"))
+    assert any(sql.startswith('UPDATE "moderation_app_decision" SET "status"') for sql in statements[insert + 1 :])
     assert time.monotonic() - started < 10  # not the whole GUARD_TIMEOUT_S
     assert response.json()["error"]["code"] == "guard_unavailable"
     decision = Decision.objects.get()

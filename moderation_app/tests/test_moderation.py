@@ -6,10 +6,13 @@ import time
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from config.errors import ApiError
+from moderation_app.apis.moderation import wait_for_decisions
 from moderation_app.models import Decision
 from moderation_app.services import api_key_create
 from moderation_app.tests.factories import UserFactory
@@ -68,6 +71,47 @@ def test_a_sync_call_costs_the_web_a_handful_of_queries(
     assert response.json()["model"]["name"] == "tiny-random"
 
 
+UNFLUSHED = "set_config('synchronous_commit', 'off', true)"
+
+
+def _decision_inserts(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries if 'INSERT INTO "moderation_app_decision"' in q["sql"]]
+
+
+def test_a_sync_call_records_its_decision_without_waiting_for_the_disk(
+    service: APIClient, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    """Its caller hears nothing before the guard's completion commits, which flushes the INSERT too."""
+    with CaptureQueriesContext(connection) as queries:
+        response = service.post("/api/v1/moderate", {"input": "How do I bake bread?"}, format="json")
+    assert response.status_code == 200
+    (insert,) = _decision_inserts(queries)
+    assert UNFLUSHED in insert
+    assert Decision.objects.get(pk=response.json()["id"]).status == Decision.Status.COMPLETED
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_an_async_call_records_its_decision_durably_before_its_202(service: APIClient) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        response = service.post("/api/v1/moderate", {"input": "hello", "async": True}, format="json")
+    assert response.status_code == 202
+    (insert,) = _decision_inserts(queries)
+    assert UNFLUSHED not in insert
+
+
+def test_a_decision_the_database_lost_gets_a_503_that_asks_to_send_it_again(policy: Policy) -> None:
+    """What a synchronous caller hears if the database crashed before its INSERT reached the disk."""
+    decision = Decision.objects.create(
+        policy_version=policy.published_version, messages=[{"role": "user", "content": "hi"}], target="prompt"
+    )
+    Decision.objects.filter(pk=decision.pk).delete()
+    with pytest.raises(ApiError) as raised:
+        wait_for_decisions([decision], deadline=time.monotonic())
+    assert (raised.value.status_code, raised.value.error_code) == (503, "decision_lost")
+
+
 def test_async_answers_202_and_the_decision_completes(
     service: APIClient, guard_worker: Any, active_tiny_model: Any
 ) -> None:
@@ -108,7 +152,12 @@ def test_the_same_idempotency_key_returns_the_same_decision(
 
 @override_settings(GUARD_TIMEOUT_S=0.3)
 def test_no_worker_means_503_with_retry_after_and_the_request_is_kept(service: APIClient) -> None:
-    response = service.post("/api/v1/moderate", {"input": "hello"}, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        response = service.post("/api/v1/moderate", {"input": "hello"}, format="json")
+    # The INSERT did not wait for the disk; before the 503 says the decision is kept, a durable write does.
+    (insert,) = _decision_inserts(queries)
+    assert UNFLUSHED in insert
+    assert any(q["sql"].startswith('UPDATE "moderation_app_decision" SET "status"') for q in queries)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response.json()["error"]["code"] == "guard_timeout"

@@ -47,6 +47,7 @@ def test_it_inserts_nothing_when_no_row_is_updated() -> None:
 
 def _new_decision() -> Decision:
     policy, _ = policy_ensure_default()
+    assert policy.published_version is not None
     return Decision(
         policy_version=policy.published_version,
         template_version="rsafe-1",

@@ -103,6 +103,7 @@ def test_an_async_call_records_its_decision_durably_before_its_202(service: APIC
 
 def test_a_decision_the_database_lost_gets_a_503_that_asks_to_send_it_again(policy: Policy) -> None:
     """What a synchronous caller hears if the database crashed before its INSERT reached the disk."""
+    assert policy.published_version is not None
     decision = Decision.objects.create(
         policy_version=policy.published_version, messages=[{"role": "user", "content": "hi"}], target="prompt"
     )

@@ -131,7 +131,8 @@ class Guard:
             prefixes = [prompts[i] + reasonings[i] + THINK_CLOSE + BOXED_OPEN for i in group]
             scores = self.backend.score(prefixes, continuations, shared_prefix=shared)
             for i, logps in zip(group, scores, strict=True):
-                results.append(self._result(i, logps, codes, reasonings[i], prompts[i], completion_tokens[i]))
+                prompt_tokens = self.backend.count_tokens(prompts[i], shared_prefix=shared)
+                results.append(self._result(i, logps, codes, reasonings[i], prompt_tokens, completion_tokens[i]))
         results.sort(key=lambda r: r.extra["index"])
         elapsed_ms = (time.perf_counter() - started) * 1000
         for result in results:
@@ -140,7 +141,13 @@ class Guard:
         return results
 
     def _result(
-        self, index: int, logps: list[float], codes: list[str], reasoning: str, prompt: str, completion_tokens: int
+        self,
+        index: int,
+        logps: list[float],
+        codes: list[str],
+        reasoning: str,
+        prompt_tokens: int,
+        completion_tokens: int,
     ) -> GuardResult:
         p_unsafe = unsafe_probability(logps[0], logps[1])
         given_unsafe = normalise(dict(zip(codes, logps[2:], strict=True)))
@@ -156,7 +163,7 @@ class Guard:
             reasoning=parsed.reasoning,
             raw_output=raw,
             error=parsed.error,
-            prompt_tokens=self.backend.count_tokens(prompt),
+            prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             inference_ms=0.0,
             extra={"index": index},

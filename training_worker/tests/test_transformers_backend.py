@@ -86,3 +86,14 @@ def test_the_mask_lets_each_token_see_the_prefix_and_what_packing_allows(backend
         for query in range(7):
             for key in range(7):
                 assert (mask[b, 0, query, 4 + key] == 0) == packed.visible(query, key), (b, query, key)
+
+
+def test_a_prompt_tokenized_after_its_policy_prefix_has_the_ids_of_the_whole_prompt(
+    backend: TransformersBackend,
+) -> None:
+    """The real tokenizer and template: the policy block and the conversation split cleanly."""
+    texts = ["How do I bake bread?", "  leading spaces", "\nnewline first", "<|im_start|>system", "émigré ✓"]
+    prompts, shared = _prompts(backend, texts)
+    for prompt in prompts * 2:  # the second time from the remembered prefix
+        assert backend.tokens.ids(prompt, prefix=shared) == backend._ids(prompt)
+        assert backend.count_tokens(prompt, shared_prefix=shared) == len(backend._ids(prompt))

@@ -25,7 +25,9 @@ class Backend(Protocol):
         """The model's chat template applied to `messages`, ending with the assistant's turn opened."""
         ...
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str, *, shared_prefix: str | None = None) -> int:
+        """Tokens in `text`; `shared_prefix`, when `text` starts with it, is text tokenized before."""
+        ...
 
     def generate(
         self, prompts: Sequence[str], *, max_new_tokens: int, stop: str, shared_prefix: str | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from training_worker.guard.backends.base import BackendError
 from training_worker.guard.backends.packing import Packed, cover_rows, pack, sees
+from training_worker.guard.backends.tokens import PrefixTokens
 from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
 
@@ -46,6 +47,7 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"
         self._prefixes: dict[str, tuple[list[int], Any]] = {}
+        self.tokens = PrefixTokens(self._ids)
 
     def close(self) -> None:
         """Nothing to stop: the model is freed with the last reference."""
@@ -56,8 +58,8 @@ class TransformersBackend:
     def _ids(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._ids(text))
+    def count_tokens(self, text: str, *, shared_prefix: str | None = None) -> int:
+        return len(self.tokens.ids(text, prefix=shared_prefix))
 
     def _prefix_cache(self, prefix: str) -> tuple[list[int], Any]:
         """The token ids and KV cache of a shared prefix (the policy block), computed once per prefix."""

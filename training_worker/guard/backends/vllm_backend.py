@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from training_worker.guard.backends.base import BackendError
+from training_worker.guard.backends.tokens import PrefixTokens
 from training_worker.guard.backends.vllm_driver import EngineDriver
 from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
 from training_worker.guard.types import Continuation, Generation
@@ -109,6 +110,7 @@ class VllmBackend:
         except Exception as exc:
             raise BackendError(f"vLLM cannot load {model_path}: {exc}") from exc
         self.tokenizer = self.llm.get_tokenizer()
+        self.tokens = PrefixTokens(self._ids)
         self.driver = EngineDriver(self.llm)
 
     def close(self) -> None:
@@ -122,8 +124,8 @@ class VllmBackend:
     def _ids(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._ids(text))
+    def count_tokens(self, text: str, *, shared_prefix: str | None = None) -> int:
+        return len(self.tokens.ids(text, prefix=shared_prefix))
 
     def generate(
         self, prompts: Sequence[str], *, max_new_tokens: int, stop: str, shared_prefix: str | None = None
@@ -132,7 +134,9 @@ class VllmBackend:
         from vllm.inputs import TokensPrompt
 
         params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=[stop])
-        outputs = self.driver.run([TokensPrompt(prompt_token_ids=self._ids(p)) for p in prompts], params)
+        outputs = self.driver.run(
+            [TokensPrompt(prompt_token_ids=self.tokens.ids(p, prefix=shared_prefix)) for p in prompts], params
+        )
         return [
             Generation(
                 text=out.outputs[0].text,
@@ -233,7 +237,7 @@ class VllmBackend:
         owners: list[int] = []
         spans: list[tuple[int, int]] = []  # per (prefix, continuation): where its tokens are in `pairs`
         pieces = [(self._ids(c.given), self._ids(c.scored)) for c in continuations]
-        bases = [tuple(self._ids(prefix)) for prefix in prefixes]
+        bases = [tuple(self.tokens.ids(prefix, prefix=shared_prefix)) for prefix in prefixes]
         for owner, prefix_ids in enumerate(bases):
             for given, scored in pieces:
                 start = len(pairs)

@@ -498,15 +498,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    # vLLM logs to stdout and its engine process inherits the descriptor: keep the real stdout
-    # for the JSON and send everything else written to descriptor 1 to stderr.
+def json_stdout() -> TextIO:
+    """The real stdout, for the JSON report; everything else written to descriptor 1 goes to stderr.
+
+    vLLM logs to stdout and its engine process inherits the descriptor. Also sets up logging.
+    """
     sys.stdout.flush()
     json_out: TextIO = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("VAR_DIR", str(REPO / "var"))  # VllmBackend's cache root, whatever the cwd
+    return json_out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    json_out = json_stdout()
 
     begun = time.perf_counter()
     machine = machine_info()

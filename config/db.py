@@ -35,9 +35,9 @@ def insert_unflushed(*, obj: Model, using: str = DEFAULT_DB_ALIAS) -> None:
     For a row whose writer tells nobody it is kept before some later commit is durable: PostgreSQL
     writes its log in order, so flushing any later commit flushes this one too. On PostgreSQL,
     outside a transaction, it is one statement that turns `synchronous_commit` off for its own
-    transaction only (about 1.1 ms less than waiting for the flush after an idle spell, measured
-    here). Inside a transaction, or on another database, it is a plain INSERT whose commit is the
-    caller's.
+    transaction only (0.4-1.0 ms less than the ORM's INSERT with the wait, after an idle spell:
+    bench/README.md). Inside a transaction, or on another database, it is a plain INSERT whose
+    commit is the caller's.
     """
     connection = connections[using]
     if connection.vendor != "postgresql" or connection.in_atomic_block:

@@ -255,7 +255,8 @@ READYZ_GUARD_TIMEOUT_S = env_float("READYZ_GUARD_TIMEOUT_S", 2.0, minimum=0.1)
 GUARD_MAX_BATCH = env_int("GUARD_MAX_BATCH", 8, minimum=1)
 GUARD_MAX_WAIT_MS = env_float("GUARD_MAX_WAIT_MS", 20.0, minimum=0.0)
 # Batches one guard worker may have in its model at once, for backends that take concurrent calls (vLLM).
-GUARD_BATCHES_IN_FLIGHT = env_int("GUARD_BATCHES_IN_FLIGHT", 4, minimum=1)
+# As many as the worker's task threads (GUARD_CONCURRENCY, 8): no task waits while the engine could take it.
+GUARD_BATCHES_IN_FLIGHT = env_int("GUARD_BATCHES_IN_FLIGHT", 8, minimum=1)
 GUARD_MAX_THINK_TOKENS = env_int("GUARD_MAX_THINK_TOKENS", 96, minimum=1)
 GUARD_PRELOAD = env_bool("GUARD_PRELOAD", True)
 # Published policies whose prompt prefix a guard worker computes as it loads a model, before it says

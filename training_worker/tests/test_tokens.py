@@ -67,3 +67,10 @@ def test_it_forgets_the_prefix_used_least_recently() -> None:
     tokens.ids("A<c>y</c>", prefix="A")
     tokens.ids("B<c>y</c>", prefix="B")
     assert encode.calls == ["<c>y</c>", "B<c>y</c>", "B", "<c>y</c>"]
+
+
+def test_it_says_whether_a_prefix_splits_off_cleanly() -> None:
+    tokens = PrefixTokens(CountingEncoder(merge="Y<"))
+    assert not tokens.splits("POLICY<c>one</c>", prefix="POLICY")
+    assert tokens.splits("POLICY<c>one</c>", prefix="POLIC")
+    assert not tokens.splits("OTHER<c>one</c>", prefix="POLIC")

@@ -97,3 +97,13 @@ def test_a_prompt_tokenized_after_its_policy_prefix_has_the_ids_of_the_whole_pro
     for prompt in prompts * 2:  # the second time from the remembered prefix
         assert backend.tokens.ids(prompt, prefix=shared) == backend._ids(prompt)
         assert backend.count_tokens(prompt, shared_prefix=shared) == len(backend._ids(prompt))
+
+
+def test_a_prefix_the_tokenizer_does_not_split_off_cleanly_is_not_reused(backend: TransformersBackend) -> None:
+    """Cut inside a word, the prefix's own tokens differ from the start of the prompt's: its KV cache
+    would be that of other tokens, so the prompts are computed whole."""
+    prompts, shared = _prompts(backend, ["How do I bake bread?", "Hello"])
+    assert backend._reusable_prefix(prompts, shared) == shared
+    inside_a_word = shared[: shared.index("safety") + 3]
+    assert backend.tokens.ids(prompts[0], prefix=inside_a_word) == backend._ids(prompts[0])
+    assert backend._reusable_prefix(prompts, inside_a_word) == ""

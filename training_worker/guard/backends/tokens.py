@@ -45,23 +45,36 @@ class PrefixTokens:
     def ids(self, text: str, *, prefix: str | None = None) -> list[int]:
         if not prefix or not text.startswith(prefix):
             return self._encode(text)
-        with self._lock:
-            known = prefix in self._heads
-            head = self._heads.get(prefix)
-            if known:
-                self._heads.move_to_end(prefix)
+        known, head = self._lookup(prefix)
         if not known:
-            return self._learn(text, prefix)
+            return self._learn(text, prefix)[0]
         if head is None:
             return self._encode(text)
         return head + self._encode(text[len(prefix) :])
 
-    def _learn(self, text: str, prefix: str) -> list[int]:
-        whole = self._encode(text)
-        head = self._encode(prefix)
-        splits = whole == head + self._encode(text[len(prefix) :])
+    def splits(self, text: str, *, prefix: str) -> bool:
+        """Whether `text` starts with `prefix` and the two tokenized apart give the ids of `text`."""
+        if not text.startswith(prefix):
+            return False
+        known, head = self._lookup(prefix)
+        if not known:
+            head = self._learn(text, prefix)[1]
+        return head is not None
+
+    def _lookup(self, prefix: str) -> tuple[bool, list[int] | None]:
         with self._lock:
-            self._heads[prefix] = head if splits else None
+            if prefix not in self._heads:
+                return False, None
+            self._heads.move_to_end(prefix)
+            return True, self._heads[prefix]
+
+    def _learn(self, text: str, prefix: str) -> tuple[list[int], list[int] | None]:
+        """The ids of `text`, and those of `prefix` where the split holds (remembered either way)."""
+        whole = self._encode(text)
+        ids = self._encode(prefix)
+        head = ids if whole == ids + self._encode(text[len(prefix) :]) else None
+        with self._lock:
+            self._heads[prefix] = head
             while len(self._heads) > self._size:
                 self._heads.popitem(last=False)
-        return whole
+        return whole, head

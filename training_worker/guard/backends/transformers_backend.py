@@ -74,6 +74,13 @@ class TransformersBackend:
                 self._prefixes.pop(next(iter(self._prefixes)))
         return hit
 
+    def _reusable_prefix(self, texts: Sequence[str], shared_prefix: str | None) -> str:
+        """The shared prefix when every text starts with it and the tokenizer splits it off cleanly
+        (its KV cache is then that of every text's start), else nothing to reuse."""
+        if not shared_prefix or not all(t.startswith(shared_prefix) for t in texts):
+            return ""
+        return shared_prefix if self.tokens.splits(texts[0], prefix=shared_prefix) else ""
+
     def _repeated_cache(self, cache: Any, rows: int) -> Any:
         """A copy of a prefix's KV cache for a batch of `rows`; the cached original stays as it was."""
         cache = copy.deepcopy(cache)
@@ -89,7 +96,7 @@ class TransformersBackend:
         """
         torch = self._torch
         pad = self.tokenizer.pad_token_id
-        if shared_prefix := _usable_prefix(texts, shared_prefix):
+        if shared_prefix := self._reusable_prefix(texts, shared_prefix):
             prefix_ids, prefix_cache = self._prefix_cache(shared_prefix)
             suffixes = [self._ids(t[len(shared_prefix) :]) for t in texts]
             width = max(len(x) for x in suffixes)
@@ -150,7 +157,7 @@ class TransformersBackend:
         pieces = [ids + self._ids(c.scored) for ids, c in zip(given, continuations, strict=True)]
         starts = [len(ids) for ids in given]
         rows, where = cover_rows(pieces)
-        shared = _usable_prefix(prefixes, shared_prefix)
+        shared = self._reusable_prefix(prefixes, shared_prefix)
         prefix_ids, cache = self._prefix_cache(shared) if shared else ([], None)
         suffixes = [self._ids(p[len(shared) :]) for p in prefixes]
         width = max(len(x) for x in suffixes) + sum(len(row) for row in rows)
@@ -195,8 +202,3 @@ class TransformersBackend:
         dtype = self.model.dtype  # the weights' own, which a caller may have cast since loading
         mask = torch.zeros(visible.shape, dtype=dtype, device=self.device)
         return mask.masked_fill_(~visible, torch.finfo(dtype).min)[:, None]
-
-
-def _usable_prefix(texts: Sequence[str], shared_prefix: str | None) -> str:
-    """The shared prefix when every text starts with it, else nothing to reuse."""
-    return shared_prefix if shared_prefix and all(t.startswith(shared_prefix) for t in texts) else ""

@@ -51,6 +51,9 @@ class WholeTexts:
     def ids(self, text: str, *, prefix: str | None = None) -> list[int]:
         return list(self._encode(text))
 
+    def splits(self, text: str, *, prefix: str) -> bool:
+        return text.startswith(prefix)  # the transformers backend then reused any prefix it was given
+
 
 def load_backend(name: str, model: Path) -> Any:
     if name == "vllm":
@@ -62,23 +65,25 @@ def load_backend(name: str, model: Path) -> Any:
     return TransformersBackend(str(model), device="cpu")
 
 
-def fresh_start(guard: Guard) -> None:
+def fresh_start(guard: Guard, warmup: list[GuardRequest]) -> None:
     """Like guard_throughput's scenarios, each measurement starts with only the policy prefix cached:
     vLLM would otherwise find the prompts judged before in its prefix cache."""
     llm = getattr(guard.backend, "llm", None)
     if llm is not None and not llm.reset_prefix_cache():
         raise SystemExit("vLLM did not reset its prefix cache")
-    guard.judge([make_request(load_spec(), text, "none") for text in WARMUP_PROMPTS])
+    guard.judge(warmup)
 
 
-def judge_round(guard: Guard, requests: list[GuardRequest], batch: int, single_n: int) -> dict[str, Any]:
-    fresh_start(guard)
+def judge_round(
+    guard: Guard, requests: list[GuardRequest], warmup: list[GuardRequest], batch: int, single_n: int
+) -> dict[str, Any]:
+    fresh_start(guard, warmup)
     lone_ms = []
     for request in requests[:single_n]:
         one = time.perf_counter()
         guard.judge([request])
         lone_ms.append((time.perf_counter() - one) * 1000)
-    fresh_start(guard)
+    fresh_start(guard, warmup)
     started = time.perf_counter()
     scores: list[float] = []
     for i in range(0, len(requests), batch):
@@ -108,12 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard = Guard(backend)
     spec = load_spec()
     requests = [make_request(spec, item.prompt, "none") for item in load_items(args.data, args.n)]
+    warmup = [make_request(spec, text, "none") for text in WARMUP_PROMPTS]
     remembered, whole = backend.tokens, WholeTexts(backend)
     runs: dict[str, list[dict[str, Any]]] = {"remembered": [], "whole": []}
     for _ in range(args.rounds):
         for mode, tokens in (("remembered", remembered), ("whole", whole)):
             backend.tokens = tokens
-            runs[mode].append(judge_round(guard, requests, args.batch, args.single_n))
+            runs[mode].append(judge_round(guard, requests, warmup, args.batch, args.single_n))
     backend.tokens = remembered
     first = runs["remembered"][0]["scores"]
     gaps = {

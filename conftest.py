@@ -38,14 +38,16 @@ def _clear_cache() -> None:
 @pytest.fixture
 def file_cache(settings: Any, tmp_path: Path) -> Iterator[None]:
     """The file cache of a one-machine install, with no Redis behind it, in place of the tests' Redis."""
-    from config.redis import shared_redis
+    from config.redis import shared_redis, shared_redis_blocking
 
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
     }
-    shared_redis.cache_clear()  # it is chosen once per process, from the settings
+    for chosen in (shared_redis, shared_redis_blocking):
+        chosen.cache_clear()  # it is chosen once per process, from the settings
     yield
-    shared_redis.cache_clear()
+    for chosen in (shared_redis, shared_redis_blocking):
+        chosen.cache_clear()
 
 
 @pytest.fixture

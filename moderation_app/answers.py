@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from config.redis import shared_redis
+from config.redis import shared_redis, shared_redis_blocking
 
 ANSWER_TTL_S = 60  # an answer nobody popped (its caller gave up) is gone after this
 logger = logging.getLogger(__name__)
@@ -44,8 +44,10 @@ def decision_answer_push(*, key: str, answer: dict[str, Any]) -> None:
 
 
 def decision_answer_pop(*, key: str, timeout_s: float) -> dict[str, Any] | None:
-    """The waiting caller's side: the answer, or None when none came within `timeout_s` or Redis failed."""
-    client = shared_redis()
+    """The waiting caller's side: the answer, or None when none came within `timeout_s` or Redis failed.
+
+    `timeout_s` is at most GUARD_TIMEOUT_S, which the blocking client's connections wait for."""
+    client = shared_redis_blocking()
     if client is None:
         return None
     try:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -31,6 +32,18 @@ def test_a_wait_with_no_answer_ends_with_none_after_its_timeout() -> None:
     started = time.monotonic()
     assert decision_answer_pop(key=_key(), timeout_s=0.2) is None
     assert time.monotonic() - started >= 0.15
+
+
+def test_a_wait_longer_than_a_redis_reply_usually_takes_still_gets_its_answer(caplog: pytest.LogCaptureFixture) -> None:
+    # redis-py gives up on a reply after 5 s by default; a guard may take longer than that.
+    key, answer = _key(), {"id": "d2", "verdict": "unsafe", "score": 0.75, "categories": ["S1"], "review": None}
+    pusher = threading.Timer(5.5, lambda: decision_answer_push(key=key, answer=answer))
+    pusher.start()
+    try:
+        assert decision_answer_pop(key=key, timeout_s=10.0) == answer
+    finally:
+        pusher.join()
+    assert "could not wait" not in caplog.text
 
 
 @pytest.mark.usefixtures("file_cache")

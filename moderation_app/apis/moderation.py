@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from config.actors import request_actor
 from config.celery import app
 from config.errors import ApiError
+from config.fields import JsonBooleanField, JsonIntegerField, SlugStringField, StringField
 from moderation_app.answers import decision_answer_key, decision_answer_pop
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import ApiKey, Decision, ReviewLabel
@@ -37,7 +38,7 @@ ROLES = ("user", "assistant", "system")
 
 class MessageSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(choices=ROLES)
-    content = serializers.CharField(trim_whitespace=False, allow_blank=False)
+    content = StringField(trim_whitespace=False, allow_blank=False)
 
 
 class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
@@ -161,25 +162,23 @@ def _decision_scope(request: Request) -> ApiKey | None:
 
 
 class AsyncFieldSerializer(serializers.Serializer[Any]):
-    """Reads the body's `async` (a Python keyword) into the field `async_`."""
+    # The body's `async`, read into `validated_data["async_"]`: a Python keyword cannot name the field
+    # in the class body, and the name the caller sent is the one errors and the schema show.
 
-    async_ = serializers.BooleanField(required=False, default=False)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict) and "async" in data:
-            data = {**data, "async_": data["async"]}
-            del data["async"]
-        return super().to_internal_value(data)
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields["async"] = JsonBooleanField(required=False, default=False, source="async_")
+        return fields
 
 
 class ModerateInputSerializer(AsyncFieldSerializer):
-    policy = serializers.SlugField(required=False, help_text="Default: the API key's policy.")
-    policy_version = serializers.IntegerField(min_value=1, required=False, help_text="Default: the published one.")
-    input = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
+    policy = SlugStringField(required=False, help_text="Default: the API key's policy.")
+    policy_version = JsonIntegerField(min_value=1, required=False, help_text="Default: the published one.")
+    input = StringField(required=False, trim_whitespace=False, allow_blank=False)
     messages = MessageSerializer(many=True, required=False, allow_empty=False)
     target = serializers.ChoiceField(choices=["prompt", "response"], required=False)
     reasoning = serializers.ChoiceField(choices=["full", "none"], default="full")
-    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    external_id = StringField(max_length=200, required=False, allow_blank=True, default="")
     metadata = serializers.DictField(required=False, default=dict)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from config.actors import request_actor
 from config.errors import ApiError
+from config.fields import StringField
 from moderation_app.apis.moderation import caller_key, resolve_policy_version, wait_for_decisions
 from moderation_app.models import Decision
 from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
@@ -28,7 +29,7 @@ from policies_app.models import Policy
 class OpenAIModerationsApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         input = serializers.JSONField(help_text="A string or a list of strings.")
-        model = serializers.CharField(required=False, help_text="A policy slug; default: the API key's policy.")
+        model = StringField(required=False, help_text="A policy slug; default: the API key's policy.")
 
         def validate_input(self, value: Any) -> list[str]:
             items = [value] if isinstance(value, str) else value

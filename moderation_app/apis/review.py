@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.fields import StringField
 from moderation_app.apis.moderation import DecisionDetailOutputSerializer
 from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.roles import IsReviewer, RolePermission
@@ -74,8 +75,8 @@ class ReviewLabelApi(APIView):
 
     class InputSerializer(serializers.Serializer[Any]):
         verdict = serializers.ChoiceField(choices=["safe", "unsafe"])
-        categories = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-        rationale = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+        categories = serializers.ListField(child=StringField(), required=False, default=list)
+        rationale = StringField(required=False, allow_blank=True, default="", max_length=5000)
 
     class OutputSerializer(serializers.ModelSerializer[ReviewLabel]):
         reviewer: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(

@@ -176,6 +176,15 @@ def test_no_worker_means_503_with_retry_after_and_the_request_is_kept(service: A
         ({"messages": [{"role": "user", "content": "b"}], "target": "response"}, 400, "target"),
         ({"input": "a", "reasoning": "lots"}, 400, "reasoning"),
         ({"input": "a", "policy": "nope"}, 404, None),
+        # Wrong JSON types are errors, not text or truth values made of them.
+        ({"input": 42}, 400, "input"),
+        ({"messages": [{"role": "user", "content": 5}]}, 400, "messages[0].content"),
+        ({"input": "a", "async": "yes"}, 400, "async"),
+        ({"input": "a", "async": 1}, 400, "async"),
+        ({"input": "a", "policy": 5}, 400, "policy"),
+        ({"input": "a", "policy_version": "1"}, 400, "policy_version"),
+        ({"input": "a", "policy_version": True}, 400, "policy_version"),
+        ({"input": "a", "external_id": 7}, 400, "external_id"),
         ({"input": "a", "policy_version": 7}, 404, None),
     ],
 )

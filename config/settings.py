@@ -289,7 +289,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_RATE", "30/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
@@ -302,6 +302,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; each set of choices gets its own name instead of a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "DecisionStatusEnum": "moderation_app.models.Decision.Status",
+        "GuardJobStatusEnum": "policies_app.models.GuardJob.Status",
+        "ReviewItemStatusEnum": "moderation_app.models.ReviewItem.Status",
+        "ModelVersionStatusEnum": "training_worker.models.ModelVersion.Status",
+        "TrainingRunStatusEnum": "training_worker.models.TrainingRun.Status",
+    },
     # Swagger UI from the installed package, not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -181,7 +181,7 @@ class PolicyValidateApi(APIView):
         source = serializers.CharField(trim_whitespace=False, allow_blank=True)  # type: ignore[assignment]
         slug = serializers.SlugField(required=False, help_text="Check the id against this existing policy.")
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: dict})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -12,7 +12,6 @@ from moderation_app.services.cases import ImportReport, case_export_line, cases_
 from moderation_app.services.decisions import (
     ModerationInput,
     decision_complete,
-    decision_fail,
     decision_record,
     decisions_enqueue_batch,
     decisions_persist,
@@ -39,7 +38,6 @@ __all__ = [
     "case_split",
     "cases_import",
     "decision_complete",
-    "decision_fail",
     "decision_record",
     "decisions_enqueue_batch",
     "decisions_persist",

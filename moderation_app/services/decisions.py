@@ -251,17 +251,6 @@ def decision_complete(
     return _decision_finish(decision=decision, fields=fields)
 
 
-def decision_fail(*, decision: Decision, error: str) -> Decision:
-    """No guard could judge it: fail closed, so a caller polling it never reads it as safe."""
-    fields: dict[str, Any] = {
-        "status": Decision.Status.FAILED,
-        "flagged": True,
-        "error": error,
-        "completed_at": timezone.now(),
-    }
-    return _decision_finish(decision=decision, fields=fields)
-
-
 def _decision_finish(*, decision: Decision, fields: dict[str, Any]) -> Decision:
     for name, value in fields.items():
         setattr(decision, name, value)

@@ -18,7 +18,7 @@ from moderation_app.answers import decision_answer_push
 from moderation_app.apis.moderation import decision_answer
 from moderation_app.models import Decision
 from moderation_app.selectors import case_sample
-from moderation_app.services import decision_complete, decision_fail
+from moderation_app.services import decision_complete
 from moderation_app.snapshot import decision_from_snapshot
 from policies_app.models import PolicyBacktest, PolicyTestRun, PolicyVersion
 from policies_app.selectors import policy_version_get_by_digest
@@ -125,13 +125,19 @@ def run_policy_tests(self: Task, run_id: int) -> str:
     return policy_test_run_execute(run=run, judge=judge_policy_tests).status
 
 
-MODERATE_MAX_RETRIES = 10
+# While no model can judge (none active, or the active one cannot load), a task tries again after 1,
+# 2 and 4 s: long enough for a switch between models. Then its decisions stay pending, and the
+# recovery job (moderation_app.tasks.recover_lost_decisions) queues them again every minute once
+# they are DECISION_RECOVER_AFTER_S old, so each is judged once a model can run. Failing them
+# closed instead would break the 503's word that the decision stays queued and completes later.
+MODERATE_RETRIES = 3
 
 
 @app.task(
     name="training_worker.tasks.guard.moderate_decision",
     bind=True,
     acks_late=True,
+    max_retries=MODERATE_RETRIES,
     track_started=False,  # the decision row says where it is; a STARTED write would only delay the answer
     soft_time_limit=300,
     time_limit=360,
@@ -154,8 +160,8 @@ def moderate_decision(
     decision = _pending_decision(decision_id, policy_version, None if redelivered else snapshot)
     if decision.status == Decision.Status.PENDING:
         (decision,) = _moderate(self, [decision])
-    if not answer:
-        return str(decision.status)
+    if not answer or decision.status == Decision.Status.PENDING:
+        return str(decision.status)  # a caller waiting for a judgement gets none from a pending decision
     rendered = decision_answer(decision)
     if answer_to:
         decision_answer_push(key=answer_to, answer=rendered)
@@ -190,6 +196,7 @@ def _known_version(policy_version: tuple[int, str] | None) -> PolicyVersion | No
     name="training_worker.tasks.guard.moderate_batch",
     bind=True,
     acks_late=True,
+    max_retries=MODERATE_RETRIES,
     track_started=False,  # the decision row says where it is; a STARTED write would only delay the answer
     soft_time_limit=600,
     time_limit=660,
@@ -222,7 +229,8 @@ def guard_request(spec: dict[str, Any], messages: list[dict[str, str]], target: 
 
 
 def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
-    """Judge pending decisions together and complete them; retry while no guard can run, then fail closed."""
+    """Judge pending decisions together and complete them. While no model can judge, retry; then
+    leave them pending for the recovery job (see MODERATE_RETRIES)."""
     started_at = timezone.now()
     try:
         results, model = get_runtime().judge_many(
@@ -230,9 +238,15 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
             timeout=280,
         )
     except GuardUnavailable as exc:
-        if task.request.retries >= MODERATE_MAX_RETRIES:
-            return [decision_fail(decision=d, error=str(exc)) for d in decisions]
-        raise task.retry(exc=exc, countdown=min(2**task.request.retries, 30)) from exc
+        if task.request.retries >= MODERATE_RETRIES:
+            logger.warning(
+                "no guard model can judge %d decisions (%s); they stay pending and are queued again later: %s",
+                len(decisions),
+                exc,
+                ", ".join(str(d.pk) for d in decisions[:20]),
+            )
+            return decisions
+        raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
     return [
         decision_complete(decision=d, result=r, model_version=model, started_at=started_at)
         for d, r in zip(decisions, results, strict=True)

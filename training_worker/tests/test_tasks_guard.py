@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from moderation_app.answers import decision_answer_key, decision_answer_pop
 from moderation_app.models import Decision
 from moderation_app.snapshot import decision_snapshot
 from moderation_app.tests.factories import judged_decision, recorded_decision
-from training_worker.tasks.guard import _pending_decision, moderate_decision
+from training_worker.guard.runtime import get_runtime
+from training_worker.services import model_version_activate, model_version_register
+from training_worker.tasks.guard import MODERATE_RETRIES, _pending_decision, moderate_batch, moderate_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +77,42 @@ def test_a_redelivered_message_reads_the_decision_as_it_is_now() -> None:
     finally:
         moderate_decision.pop_request()
     assert status == Decision.Status.COMPLETED  # answered from the row: no guard was needed, none is loaded here
+
+
+def test_a_decision_no_model_can_judge_stays_pending_after_its_retries_and_is_judged_once_one_can(
+    tiny_model_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decision = recorded_decision(text="hello")  # and no model is active
+    answer_to = decision_answer_key(decision_id=uuid.uuid4())
+    assert answer_to is not None  # the tests' cache is Redis
+    runtime, tries = get_runtime(), Counter[str]()
+    judge_many = runtime.judge_many
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        tries["judge_many"] += 1
+        return judge_many(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "judge_many", counted)
+    # apply() runs the retries at once, one after another, as the worker would after 1, 2 and 4 s.
+    outcome = moderate_decision.apply(args=(str(decision.pk),), kwargs={"answer": True, "answer_to": answer_to})
+    assert outcome.successful()  # no task error: the decision is kept, not lost
+    assert outcome.get() == "pending"
+    assert tries["judge_many"] == 1 + MODERATE_RETRIES
+    decision.refresh_from_db()
+    assert (decision.status, decision.flagged, decision.error) == ("pending", None, "")  # not failed closed
+    assert decision_answer_pop(key=answer_to, timeout_s=0.1) is None  # the waiting caller hears no judgement
+    assert "they stay pending" in caplog.text
+
+    # What the recovery job sends once a model is active again judges it.
+    model_version_activate(model_version=model_version_register(name="back", base="tiny", path=str(tiny_model_dir)))
+    assert moderate_decision.apply(args=(str(decision.pk),)).get() == "completed"
+    decision.refresh_from_db()
+    assert decision.status == "completed"
+    assert decision.verdict in ("safe", "unsafe")
+
+
+def test_a_batch_no_model_can_judge_stays_pending_without_a_task_error() -> None:
+    decisions = [recorded_decision(text="a"), recorded_decision(text="b")]
+    outcome = moderate_batch.apply(args=([str(d.pk) for d in decisions],))
+    assert outcome.successful()
+    assert outcome.get() == ["pending", "pending"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,8 +19,43 @@ PACKAGED_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smo
 MARKER = "arbiter-model.json"
 
 
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+
+
 class ModelStoreError(RuntimeError):
     pass
+
+
+def model_source_resolve(path_or_id: str) -> Path:
+    """The directory of a model to register: a local directory, or a hub id (`owner/name`) already in
+    this machine's Hugging Face cache. Nothing is downloaded (no worker fetches a model), and the
+    directory is checked as a guard worker checks it before loading, so a missing config or a corrupt
+    weights file is refused here rather than found by the workers."""
+    from training_worker.guard.backends.base import BackendError, model_directory_check
+
+    local = Path(path_or_id).expanduser()
+    directory = local.resolve() if local.exists() else _hub_snapshot(path_or_id)
+    try:
+        return model_directory_check(model_path=str(directory))
+    except BackendError as exc:
+        raise ModelStoreError(str(exc)) from exc
+
+
+def _hub_snapshot(repo_id: str) -> Path:
+    if not HUB_ID.fullmatch(repo_id) or repo_id.startswith("."):
+        raise ModelStoreError(f"{repo_id} is not a directory")
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except LocalEntryNotFoundError:
+        name = repo_id.split("/")[-1].lower()
+        raise ModelStoreError(
+            f"{repo_id} is neither a directory nor in the Hugging Face cache ({constants.HF_HUB_CACHE}), and "
+            f"workers never download models: fetch it first, e.g. `hf download {repo_id} --local-dir "
+            f"$MODEL_STORE/{name}`, then register that directory"
+        ) from None
 
 
 def packaged_gguf_path() -> Path:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -144,6 +145,19 @@ def test_a_model_that_cannot_load_leaves_the_runtime_usable(tmp_path: Path, tiny
     assert used.name == "ok"
     assert result.error is None
     assert runtime.status()["load_error"] is None
+
+
+@pytest.mark.django_db
+def test_a_model_with_corrupt_weights_is_reported_as_such(tmp_path: Path, tiny_model_dir: Path) -> None:
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(tiny_model_dir, corrupt)
+    (weights,) = corrupt.glob("*.safetensors")
+    weights.write_bytes(b"\x00\x10" * 500)
+    model_version_activate(model_version=model_version_register(name="corrupt", base="x", path=str(corrupt)))
+    runtime = _runtime()
+    with pytest.raises(GuardUnavailable, match=r"model\.safetensors is not a usable safetensors file"):
+        runtime.judge(REQUEST)
+    assert "its header claims" in (runtime.status()["load_error"] or "")
 
 
 @pytest.mark.django_db

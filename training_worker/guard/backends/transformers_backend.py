@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from training_worker.guard.backends.base import BackendError
+from training_worker.guard.backends.base import BackendError, model_directory_check
 from training_worker.guard.backends.packing import Packed, cover_rows, pack, sees
 from training_worker.guard.backends.tokens import PrefixTokens
 from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
@@ -32,9 +31,7 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        path = Path(model_path)
-        if not path.is_dir() or not (path / "config.json").is_file():
-            raise BackendError(f"model directory {model_path} is missing or has no config.json")
+        path = model_directory_check(model_path=model_path)
         self._torch = torch
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = preferred_dtype(torch, self.device)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training_worker.guard.backends.base import BackendError
+from training_worker.guard.backends.base import BackendError, model_directory_check
 from training_worker.guard.backends.tokens import PrefixTokens
 from training_worker.guard.backends.vllm_driver import EngineDriver
 from training_worker.guard.cpu import cpu_computes_bf16, ensure_usable_cpu_isa
@@ -89,9 +89,7 @@ class VllmBackend:
     concurrent = True  # callers need not take turns: the engine driver batches their requests
 
     def __init__(self, model_path: str, *, max_model_len: int = 4096) -> None:
-        path = Path(model_path)
-        if not path.is_dir() or not (path / "config.json").is_file():
-            raise BackendError(f"model directory {model_path} is missing or has no config.json")
+        path = model_directory_check(model_path=model_path)
         import torch
 
         device_options = _configure_gpu_environment() if torch.cuda.is_available() else _configure_cpu_environment()
@@ -108,7 +106,7 @@ class VllmBackend:
         try:
             self.llm = LLM(**options)
         except Exception as exc:
-            raise BackendError(f"vLLM cannot load {model_path}: {exc}") from exc
+            raise BackendError(f"vLLM cannot load {model_path}: {str(exc) or type(exc).__name__}") from exc
         self.tokenizer = self.llm.get_tokenizer()
         self.tokens = PrefixTokens(self._ids)
         self.driver = EngineDriver(self.llm)

@@ -1,4 +1,4 @@
-"""`manage.py guard install-default | register PATH | activate NAME | list` — the model registry."""
+"""`manage.py guard install-default | register PATH_OR_HUB_ID | activate NAME | list` — the model registry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training_worker.model_store import ModelStoreError
+from training_worker.model_store import ModelStoreError, model_source_resolve
 from training_worker.models import ModelVersion
 from training_worker.selectors import model_version_list
 from training_worker.services import model_install_default, model_version_activate, model_version_register
@@ -21,7 +21,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("install-default", help="Convert, register and activate the packaged SmolLM2.")
         register = sub.add_parser("register", help="Register a local model directory or a hub id.")
-        register.add_argument("path_or_id")
+        register.add_argument(
+            "path_or_id", help="A model directory, or a hub id (owner/name) in the local Hugging Face cache."
+        )
         register.add_argument("--name", help="Registry name (default: derived from the path).")
         register.add_argument("--activate", action="store_true")
         activate = sub.add_parser("activate", help="Make a registered model the active one.")
@@ -38,11 +40,15 @@ class Command(BaseCommand):
             state = "installed" if did_work else "already installed"
             self.stdout.write(f"default model {state}: {model.name} ({model.status}) at {model.path}")
         elif action == "register":
-            path = options["path_or_id"]
-            name = options["name"] or path.rstrip("/").split("/")[-1]
+            source = options["path_or_id"]
+            name = options["name"] or source.rstrip("/").split("/")[-1]
             if ModelVersion.objects.filter(name=name).exists():
                 raise CommandError(f"a model named '{name}' is already registered; pass --name")
-            model = model_version_register(name=name, base=path, path=path)
+            try:
+                path = model_source_resolve(source)
+            except ModelStoreError as exc:
+                raise CommandError(str(exc)) from exc
+            model = model_version_register(name=name, base=source, path=str(path))
             if options["activate"]:
                 model = model_version_activate(model_version=model)
             self.stdout.write(f"registered {model.name} ({model.status})")

@@ -171,7 +171,9 @@ class AsyncFieldSerializer(serializers.Serializer[Any]):
         return fields
 
 
-class ModerateInputSerializer(AsyncFieldSerializer):
+class ModerateItemSerializer(serializers.Serializer[Any]):
+    """One item to judge: the body of a single call without `async`, and an item of a batch."""
+
     policy = SlugStringField(required=False, help_text="Default: the API key's policy.")
     policy_version = JsonIntegerField(min_value=1, required=False, help_text="Default: the published one.")
     input = StringField(required=False, trim_whitespace=False, allow_blank=False)
@@ -183,6 +185,10 @@ class ModerateInputSerializer(AsyncFieldSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return validate_conversation(attrs)
+
+
+class ModerateInputSerializer(AsyncFieldSerializer, ModerateItemSerializer):
+    pass
 
 
 def validate_conversation(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -275,14 +281,17 @@ class ModerateBatchApi(APIView):
     validated before any is recorded, so a bad item rejects the batch and stores nothing."""
 
     class InputSerializer(AsyncFieldSerializer):
-        items = ModerateInputSerializer(many=True, allow_empty=False)
+        items = ModerateItemSerializer(many=True, allow_empty=False)
 
         def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if len(items) > settings.MODERATION_MAX_BATCH:
                 raise serializers.ValidationError(f"at most {settings.MODERATION_MAX_BATCH} items per batch")
             return items
 
-    @extend_schema(request=InputSerializer, responses={200: DecisionOutputSerializer(many=True)})
+    class OutputSerializer(serializers.Serializer[Any]):
+        results = DecisionOutputSerializer(many=True, help_text="One decision per item, in order.")
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 202: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

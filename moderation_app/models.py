@@ -49,6 +49,8 @@ class Decision(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
         COMPLETED = "completed"
+        # Set by earlier releases when no guard could judge a decision; now it stays pending until one
+        # can (training_worker.tasks.guard.MODERATE_RETRIES). Kept for those rows.
         FAILED = "failed"
 
     class Source(models.TextChoices):

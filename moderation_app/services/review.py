@@ -29,7 +29,7 @@ PRIORITY = {
 
 def review_reason(*, decision: Decision, sample: float) -> str | None:
     """Why a completed decision needs a person, or None. `sample` is a uniform draw in [0, 1)."""
-    if decision.malformed or decision.status == Decision.Status.FAILED:
+    if decision.malformed:
         return ReviewItem.Reason.MALFORMED
     if decision.verdict == "unsafe":
         return ReviewItem.Reason.FLAGGED

@@ -3,6 +3,8 @@
 Every task thread calls `get_runtime().judge(...)`. The runtime notices a newly activated model
 (checked every few seconds) and switches to it without a restart. A model that cannot load leaves
 the worker alive: tasks fail with `GuardUnavailable` (and are retried), and the ping reports why.
+A model whose engine stops (its process killed, out of memory) is dropped and loaded again: the
+calls it failed get `GuardUnavailable` too, so their tasks retry on the reloaded model.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import importlib.util
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from policies_app.selectors import policy_version_published_list
-from training_worker.guard.backends.base import Backend, BackendError
+from training_worker.guard.backends.base import Backend, BackendDead, BackendError
 from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.engine import Guard
 from training_worker.guard.template import Message
@@ -131,6 +134,8 @@ class GuardRuntime:
     def current(self) -> Loaded:
         with self._lock:
             now = time.monotonic()
+            if self._loaded is not None and (failure := self._loaded.guard.backend.failure()):
+                self._drop_stopped(failure)
             if self._loaded is not None and now - self._checked_at < self.check_interval_s:
                 return self._loaded
             active = model_version_active()
@@ -154,12 +159,21 @@ class GuardRuntime:
             previous.batcher.close()
         return loaded
 
+    def _drop_stopped(self, failure: str) -> None:
+        """Forget a model whose engine has stopped (the caller holds the lock), so it is loaded again."""
+        assert self._loaded is not None
+        stopped, self._loaded = self._loaded, None
+        self.load_error = f"model {stopped.model.name} stopped: {failure}; loading it again"
+        logger.error("guard %s", self.load_error)
+        stopped.batcher.close()
+
     def judge(self, request: GuardRequest, *, timeout: float | None = None) -> tuple[GuardResult, ModelVersion]:
         loaded = self.current()
         ARRIVALS.started()  # already counted when a guard task started; then this is a no-op
         future = loaded.batcher.submit(request)
         ARRIVALS.arrived()
-        return future.result(timeout=timeout), loaded.model
+        (result,) = _results(loaded, [future], timeout)
+        return result, loaded.model
 
     def judge_many(
         self, requests: list[GuardRequest], *, timeout: float | None = None
@@ -169,16 +183,33 @@ class GuardRuntime:
         ARRIVALS.started()  # the batcher waits until all of them are in
         futures = [loaded.batcher.submit(request) for request in requests]
         ARRIVALS.arrived()
-        return [future.result(timeout=timeout) for future in futures], loaded.model
+        return _results(loaded, futures, timeout), loaded.model
+
+    def close(self) -> None:
+        """Release the loaded model: its batcher finishes what it holds, then stops the backend."""
+        with self._lock:
+            loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            loaded.batcher.close()
 
     def status(self) -> dict[str, Any]:
         loaded = self._loaded
+        failure = loaded.guard.backend.failure() if loaded else None
         return {
             "backend": loaded.guard.backend.name if loaded else resolve_backend_name(self.backend_name),
             "loaded_model": loaded.model.name if loaded else None,
             "loading_model": self._loading,
-            "load_error": self.load_error,
+            "load_error": f"model {loaded.model.name} stopped: {failure}" if loaded and failure else self.load_error,
         }
+
+
+def _results(loaded: Loaded, futures: list[Future[GuardResult]], timeout: float | None) -> list[GuardResult]:
+    """The batcher's results; an engine that stopped under them makes the guard unavailable, not broken,
+    so the callers' tasks retry once the runtime has loaded the model again."""
+    try:
+        return [future.result(timeout=timeout) for future in futures]
+    except BackendDead as exc:
+        raise GuardUnavailable(f"model {loaded.model.name} stopped while judging: {exc}") from exc
 
 
 _runtime: GuardRuntime | None = None
@@ -205,5 +236,5 @@ def shutdown_runtime() -> None:
     global _runtime
     with _runtime_lock:
         runtime, _runtime = _runtime, None
-    if runtime is not None and runtime._loaded is not None:
-        runtime._loaded.batcher.close()
+    if runtime is not None:
+        runtime.close()

@@ -6,11 +6,13 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from celery import Task
 from celery.signals import task_postrun, task_prerun, worker_ready
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from config.celery import app
@@ -29,6 +31,8 @@ from training_worker.guard.types import GuardRequest
 from training_worker.selectors import model_version_active
 
 GUARD_TASK_PREFIX = "training_worker.tasks.guard."
+KEEPER_INTERVAL_S = 5.0
+KEEPER_RETRY_S = 30.0
 POLICY_TEST_TIMEOUT_S = 600
 BACKTEST_TIMEOUT_S = 3600
 logger = logging.getLogger(__name__)
@@ -44,17 +48,37 @@ def _consumes_guard_queue(consumer: Any) -> bool:
 @worker_ready.connect
 def preload_guard_model(sender: Any = None, **kwargs: Any) -> None:
     """A guard worker loads the active model as it starts, so the first request does not wait for it
-    and a model that cannot load shows in /readyz at once (the worker stays up either way)."""
+    and a model that cannot load shows in /readyz at once (the worker stays up either way). Then it
+    keeps the model loaded: see `keep_guard_model`."""
     if not settings.GUARD_PRELOAD or not _consumes_guard_queue(sender):
         return
+    threading.Thread(target=keep_guard_model, name="guard-keeper", daemon=True).start()
 
-    def load() -> None:
-        try:
-            get_runtime().current()
-        except GuardUnavailable as exc:
+
+def keep_guard_model() -> None:
+    """Look at the model every few seconds, as a request would, so that a newly activated model, or
+    the active one whose engine process stopped, is loaded before a request has to wait for it. After
+    a failed load, wait longer before the next try (requests still try on their own)."""
+    error: str | None = None
+    while True:
+        error = guard_model_keep(reported=error)
+        time.sleep(KEEPER_INTERVAL_S if error is None else KEEPER_RETRY_S)
+
+
+def guard_model_keep(*, reported: str | None = None) -> str | None:
+    """One look: load what a request would load now. Returns why no model is usable, or None; logs
+    that reason unless it is the one `reported` last time."""
+    try:
+        get_runtime().current()
+    except GuardUnavailable as exc:
+        if str(exc) != reported:
             logger.error("guard model not loaded: %s", exc)
-
-    threading.Thread(target=load, name="guard-preload", daemon=True).start()
+        return str(exc)
+    except DatabaseError as exc:  # the database restarted: the next look reconnects
+        logger.warning("cannot read which guard model is active: %s", exc)
+        connection.close()
+        return reported
+    return None
 
 
 @task_prerun.connect

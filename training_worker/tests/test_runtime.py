@@ -6,11 +6,13 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from policies_app.services import DEFAULT_POLICY_PATH, policy_ensure_default
 from policies_app.spec import parse_policy
+from training_worker.guard.backends.base import BackendDead
 from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.runtime import GuardRuntime, GuardUnavailable
 from training_worker.guard.template import Message
@@ -158,6 +160,44 @@ def test_a_model_with_corrupt_weights_is_reported_as_such(tmp_path: Path, tiny_m
     with pytest.raises(GuardUnavailable, match=r"model\.safetensors is not a usable safetensors file"):
         runtime.judge(REQUEST)
     assert "its header claims" in (runtime.status()["load_error"] or "")
+
+
+def _stop_engine(backend: Any, failure: str) -> None:
+    """Stands for an engine process that died: the transformers backend has none, so its `failure`
+    is replaced by a fake that reports one (test_vllm_backend.py kills a real vLLM engine)."""
+    backend.failure = lambda: failure
+
+
+@pytest.mark.django_db
+def test_a_model_whose_engine_stopped_is_reported_then_loaded_again(tiny_model_dir: Path) -> None:
+    runtime = GuardRuntime(backend="transformers", max_batch=4, max_wait_ms=5, max_think_tokens=4, check_interval_s=60)
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+    before, _ = runtime.judge(REQUEST)
+    stopped = runtime.current()
+    _stop_engine(stopped.guard.backend, "the engine process stopped")
+    assert runtime.status()["load_error"] == "model a stopped: the engine process stopped"  # before any call
+    after, used = runtime.judge(REQUEST)  # within check_interval_s: no model change made it reload
+    assert runtime.current() is not stopped
+    assert (used.name, after.score) == ("a", before.score)
+    assert runtime.status()["load_error"] is None
+
+
+@pytest.mark.django_db
+def test_a_call_whose_engine_stops_under_it_finds_the_guard_unavailable(tiny_model_dir: Path) -> None:
+    runtime = _runtime()
+    model_version_activate(model_version=model_version_register(name="a", base="tiny", path=str(tiny_model_dir)))
+    stopped = runtime.current()
+
+    def dies(*args: object, **kwargs: object) -> object:
+        _stop_engine(stopped.guard.backend, "the engine process stopped")
+        raise BackendDead("the engine process stopped")
+
+    stopped.guard.backend.score = dies  # type: ignore[method-assign,assignment]  # a fake: the engine dies mid-call
+    with pytest.raises(GuardUnavailable, match="model a stopped while judging: the engine process stopped"):
+        runtime.judge_many([REQUEST, REQUEST])
+    result, _ = runtime.judge(REQUEST)  # what the task's retry does: the model is loaded again
+    assert result.error is None
+    assert runtime.current() is not stopped
 
 
 @pytest.mark.django_db

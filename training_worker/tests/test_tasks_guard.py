@@ -13,7 +13,13 @@ from moderation_app.snapshot import decision_snapshot
 from moderation_app.tests.factories import judged_decision, recorded_decision
 from training_worker.guard.runtime import get_runtime
 from training_worker.services import model_version_activate, model_version_register
-from training_worker.tasks.guard import MODERATE_RETRIES, _pending_decision, moderate_batch, moderate_decision
+from training_worker.tasks.guard import (
+    MODERATE_RETRIES,
+    _pending_decision,
+    guard_model_keep,
+    moderate_batch,
+    moderate_decision,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +122,16 @@ def test_a_batch_no_model_can_judge_stays_pending_without_a_task_error() -> None
     outcome = moderate_batch.apply(args=([str(d.pk) for d in decisions],))
     assert outcome.successful()
     assert outcome.get() == ["pending", "pending"]
+
+
+def test_the_keeper_loads_the_active_model_and_reports_a_missing_one_once(
+    tiny_model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    error = guard_model_keep()
+    assert error is not None
+    assert "no active guard model" in error
+    assert guard_model_keep(reported=error) == error
+    assert caplog.text.count("no active guard model") == 1  # said once, not every few seconds
+    model_version_activate(model_version=model_version_register(name="kept", base="tiny", path=str(tiny_model_dir)))
+    assert guard_model_keep(reported=error) is None
+    assert get_runtime().status()["loaded_model"] == "kept"  # loaded before any request asked for it

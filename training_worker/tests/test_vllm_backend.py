@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,11 +15,14 @@ import pytest
 
 from policies_app.services import DEFAULT_POLICY_PATH
 from policies_app.spec import parse_policy
+from training_worker.guard.backends.base import BackendDead
 from training_worker.guard.backends.vllm_backend import PromptReading, VllmBackend
 from training_worker.guard.engine import Guard
 from training_worker.guard.parser import parse_output
+from training_worker.guard.runtime import GuardRuntime
 from training_worker.guard.template import Message
 from training_worker.guard.types import Continuation, GuardRequest
+from training_worker.services import model_version_activate, model_version_register
 
 pytestmark = pytest.mark.slow
 SPEC = dataclasses.asdict(parse_policy(DEFAULT_POLICY_PATH.read_text()))
@@ -176,3 +181,35 @@ def _dtype_tolerance(backend: Any, *, float32: float, bfloat16: float) -> float:
     assert isinstance(backend, VllmBackend)
     dtype = backend.llm.llm_engine.vllm_config.model_config.dtype
     return float32 if dtype == torch.float32 else bfloat16
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_engine_process_is_killed_loads_the_model_again(smollm_dir: Path) -> None:
+    """As the kernel's out-of-memory killer would: SIGKILL to the engine process, under a live runtime."""
+    runtime = GuardRuntime(backend="vllm", max_batch=8, max_wait_ms=5, max_think_tokens=8, batches_in_flight=2)
+    model_version_activate(model_version=model_version_register(name="smollm", base="smollm", path=str(smollm_dir)))
+    request = _request("How do I bake bread?", "none")
+    before, _ = runtime.judge(request)
+    backend = runtime.current().guard.backend
+    assert isinstance(backend, VllmBackend)
+    killed = _engine_pid(backend)
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while backend.failure() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "engine process stopped" in (runtime.status()["load_error"] or "")  # readiness says so at once
+    try:
+        with pytest.raises(BackendDead, match="engine process stopped"):  # a call on the dead engine
+            backend.generate(["hello"], max_new_tokens=1, stop="</think>")
+        after, used = runtime.judge(request)  # the next call loads the model again
+        assert used.name == "smollm"
+        assert after.verdict == before.verdict
+        assert runtime.status()["load_error"] is None
+        assert _engine_pid(runtime.current().guard.backend) != killed
+    finally:
+        runtime.close()
+
+
+def _engine_pid(backend: Any) -> int:
+    (process,) = backend.llm.llm_engine.engine_core.resources.engine_manager.processes
+    return int(process.pid)

@@ -16,6 +16,10 @@ class BackendError(RuntimeError):
     """The backend cannot load or run its model; the message says why."""
 
 
+class BackendDead(BackendError):
+    """The backend's model can no longer run at all (its engine process stopped): it must be loaded again."""
+
+
 def model_directory_check(*, model_path: str) -> Path:
     """The model directory, checked before a library reads it.
 
@@ -62,6 +66,10 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release what the backend holds beyond memory (threads, engine processes)."""
+        ...
+
+    def failure(self) -> str | None:
+        """Why the model can no longer run (its engine process stopped), or None while it can."""
         ...
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:

@@ -49,6 +49,10 @@ class TransformersBackend:
     def close(self) -> None:
         """Nothing to stop: the model is freed with the last reference."""
 
+    def failure(self) -> str | None:
+        """None: the model runs in this process, which lives as long as it does."""
+        return None
+
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 

@@ -109,12 +109,22 @@ class VllmBackend:
             raise BackendError(f"vLLM cannot load {model_path}: {str(exc) or type(exc).__name__}") from exc
         self.tokenizer = self.llm.get_tokenizer()
         self.tokens = PrefixTokens(self._ids)
-        self.driver = EngineDriver(self.llm)
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        self.driver = EngineDriver(self.llm, fatal=(EngineDeadError,))
 
     def close(self) -> None:
         """Finish the requests in flight, then stop the engine and its processes."""
         self.driver.close()
         self.llm.llm_engine.engine_core.shutdown()
+
+    def failure(self) -> str | None:
+        """Set once the engine process has stopped (killed, out of memory). vLLM's own monitor marks its
+        client dead as the process exits, so this is known before a request fails on it."""
+        resources = getattr(self.llm.llm_engine.engine_core, "resources", None)  # none in-process
+        if self.driver.failure is None and resources is not None and resources.engine_dead:
+            return "the vLLM engine process stopped"
+        return self.driver.failure
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))

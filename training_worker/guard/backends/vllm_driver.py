@@ -5,6 +5,9 @@ while another call is in flight waits for that whole call. The driver instead ad
 come and steps the engine in one loop: an arrival joins the running batch at the next engine step,
 and each caller gets its own outputs as soon as they are done. vLLM's engine is not thread-safe;
 only the driver's thread touches it.
+
+An error of a `fatal` type (the engine process has stopped) fails every caller, then and after, with
+`BackendDead`: the engine cannot take requests again, and its model must be loaded anew.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from training_worker.guard.backends.base import BackendDead
+
 
 @dataclass
 class _Job:
@@ -28,8 +33,10 @@ class _Job:
 
 
 class EngineDriver:
-    def __init__(self, llm: Any) -> None:
+    def __init__(self, llm: Any, *, fatal: tuple[type[BaseException], ...] = ()) -> None:
         self._llm = llm
+        self._fatal = fatal
+        self.failure: str | None = None  # why the engine can no longer run, once it cannot
         self._inbox: queue.Queue[_Job | None] = queue.Queue()
         self._waiting: dict[str, tuple[_Job, int]] = {}  # request id -> its job and its place in the job
         self._stopping = False
@@ -41,6 +48,8 @@ class EngineDriver:
         """The engine's finished outputs for `prompts`, in their order."""
         if not prompts:
             return []
+        if self.failure is not None:
+            raise BackendDead(self.failure)
         if self._closed:
             raise RuntimeError("the vLLM engine driver is closed")
         job = _Job(prompts=prompts, params=params)
@@ -67,7 +76,7 @@ class EngineDriver:
             try:
                 finished = [output for output in engine.step() if output.finished]
             except Exception as exc:  # noqa: BLE001 - every waiting caller gets the engine's error
-                self._fail_all(exc)
+                self._fail_all(self._judged(exc))
                 continue
             for output in finished:
                 self._deliver(output)
@@ -100,12 +109,22 @@ class EngineDriver:
         try:
             ids = self._llm.enqueue(list(job.prompts), job.params, use_tqdm=False)
         except Exception as exc:  # noqa: BLE001 - a request the engine refuses fails its caller only
-            job.future.set_exception(exc)
+            job.future.set_exception(self._judged(exc))
             return
         job.outputs = [None] * len(ids)
         job.remaining = len(ids)
         for index, request_id in enumerate(ids):
             self._waiting[_external_id(request_id)] = (job, index)
+
+    def _judged(self, exc: Exception) -> Exception:
+        """The error to hand callers: a fatal one becomes `BackendDead`, and stays the driver's answer."""
+        if not isinstance(exc, self._fatal):
+            return exc
+        if self.failure is None:
+            self.failure = f"the vLLM engine process stopped ({type(exc).__name__}: {exc})"
+        dead = BackendDead(self.failure)
+        dead.__cause__ = exc
+        return dead
 
     def _deliver(self, output: Any) -> None:
         entry = self._waiting.pop(str(output.request_id), None)

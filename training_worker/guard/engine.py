@@ -34,6 +34,35 @@ from training_worker.guard.types import Continuation, GuardRequest, GuardResult
 _THINK_TAGS = re.compile(r"</?think>")
 DEFAULT_MAX_THINK_TOKENS = 96
 DEFAULT_MAX_CONTENT_TOKENS = 2048
+# What follows the reasoning: `</think>`, `\boxed{unsafe}`, the category line and its longest code,
+# with room to spare.
+ANSWER_TOKENS = 48
+MESSAGE_SLACK_TOKENS = 16  # "[... 12,345 characters removed ...]" with its line breaks is about 12
+MIN_CONTENT_TOKENS = 64
+
+
+class GuardInputError(ValueError):
+    """A request the guard cannot judge as it stands (its policy leaves no room for the content)."""
+
+
+def share_budget(sizes: Sequence[int], budget: int) -> list[int]:
+    """Each message's share of a token budget: a message under an equal share keeps all of its
+    tokens, and what it leaves is shared by the longer ones.
+
+    >>> share_budget([100, 5000, 3000], 2048)
+    [100, 974, 974]
+    >>> share_budget([10, 20], 2048)
+    [10, 20]
+    >>> share_budget([3000, 900], 2048)
+    [1148, 900]
+    """
+    caps = list(sizes)
+    remaining = budget
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for placed, index in enumerate(order):
+        caps[index] = min(sizes[index], remaining // (len(order) - placed))
+        remaining -= caps[index]
+    return caps
 
 
 def clean_reasoning(text: str) -> str:
@@ -82,16 +111,45 @@ class Guard:
         self.max_content_tokens = max_content_tokens
 
     def fit(self, request: GuardRequest) -> tuple[GuardRequest, bool]:
-        """The request with each message cut from the middle to the content token budget."""
-        messages, cut = [], False
-        for message in request.messages:
-            tokens = self.backend.count_tokens(message.content)
-            if tokens > self.max_content_tokens:
-                keep = int(len(message.content) * self.max_content_tokens / tokens)
-                message = Message(message.role, truncate_middle(message.content, keep))
-                cut = True
-            messages.append(message)
-        return (dataclasses.replace(request, messages=tuple(messages)), True) if cut else (request, False)
+        """The request with its messages cut from the middle so that the whole conversation fits its
+        budget (`content_budget`); short messages keep every token, the long ones share what is left."""
+        sizes = [self.backend.count_tokens(message.content) for message in request.messages]
+        budget = self.content_budget(request)
+        if sum(sizes) <= budget:
+            return request, False
+        messages = tuple(
+            message if size <= cap else Message(message.role, self._cut(message.content, size, cap))
+            for message, size, cap in zip(request.messages, sizes, share_budget(sizes, budget), strict=True)
+        )
+        return dataclasses.replace(request, messages=messages), True
+
+    def content_budget(self, request: GuardRequest) -> int:
+        """Tokens the conversation may take: `max_content_tokens`, and never more than the model's
+        context leaves after the policy, the template's markup, the reasoning and the answer."""
+        empty = dataclasses.replace(request, messages=tuple(Message(m.role, "") for m in request.messages))
+        prompt = self.prompt(empty)
+        around = self.backend.count_tokens(prompt, shared_prefix=self.shared_prefix(prompt))
+        answer = ANSWER_TOKENS + (self.max_think_tokens if request.reasoning == "full" else 0)
+        # Each message may take a note of its cut, and a token or two where it meets the markup.
+        room = self.backend.context_tokens - around - answer - MESSAGE_SLACK_TOKENS * len(request.messages)
+        if room < MIN_CONTENT_TOKENS:
+            raise GuardInputError(
+                f"the policy and the template take {around} of the model's {self.backend.context_tokens} tokens "
+                f"and the answer {answer}, which leaves {max(room, 0)} for the content: use a model with a "
+                "longer context or a shorter policy"
+            )
+        return min(self.max_content_tokens, room)
+
+    def _cut(self, text: str, size: int, cap: int) -> str:
+        """`text` cut from the middle to at most `cap` tokens with the note of the cut (or to the note
+        alone). Characters stand in for tokens at first; where the kept ends are denser, cut again."""
+        keep = int(len(text) * max(cap - MESSAGE_SLACK_TOKENS, 0) / size)
+        while True:
+            cut = truncate_middle(text, keep)
+            tokens = self.backend.count_tokens(cut)
+            if tokens <= cap or keep == 0:
+                return cut
+            keep = max(0, min(keep - 1, int(keep * cap / tokens)))
 
     def prompt(self, request: GuardRequest) -> str:
         return self.backend.render_chat(chat_messages(request.spec, request.messages, request.target)) + THINK_OPEN
@@ -101,9 +159,27 @@ class Guard:
         return prompt[: prompt.index(CONVERSATION_OPEN)]
 
     def judge(self, requests: Sequence[GuardRequest]) -> list[GuardResult]:
+        """One result per request, in order. A request that cannot be judged as it stands gets a
+        result that fails closed (no verdict, flagged, the reason as its error); the others are judged."""
         started = time.perf_counter()
-        fitted = [self.fit(r) for r in requests]
-        requests = [request for request, _ in fitted]
+        results: list[GuardResult] = []
+        fitted: list[tuple[int, GuardRequest, bool]] = []
+        for index, request in enumerate(requests):
+            try:
+                fitted.append((index, *self.fit(request)))
+            except GuardInputError as exc:
+                results.append(unjudged(index, str(exc)))
+        judged = self._judge_fitted([request for _, request, _ in fitted])
+        for (index, _, cut), result in zip(fitted, judged, strict=True):
+            result.extra["index"], result.truncated = index, cut
+            results.append(result)
+        results.sort(key=lambda r: r.extra.pop("index"))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        for result in results:
+            result.inference_ms = elapsed_ms
+        return results
+
+    def _judge_fitted(self, requests: Sequence[GuardRequest]) -> list[GuardResult]:
         prompts = [self.prompt(r) for r in requests]
         reasonings = [""] * len(requests)
         completion_tokens = [0] * len(requests)
@@ -133,11 +209,7 @@ class Guard:
             for i, logps in zip(group, scores, strict=True):
                 prompt_tokens = self.backend.count_tokens(prompts[i], shared_prefix=shared)
                 results.append(self._result(i, logps, codes, reasonings[i], prompt_tokens, completion_tokens[i]))
-        results.sort(key=lambda r: r.extra["index"])
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        for result in results:
-            result.inference_ms = elapsed_ms
-            result.truncated = fitted[result.extra.pop("index")][1]
+        results.sort(key=lambda r: r.extra.pop("index"))
         return results
 
     def _result(
@@ -168,6 +240,23 @@ class Guard:
             inference_ms=0.0,
             extra={"index": index},
         )
+
+
+def unjudged(index: int, reason: str) -> GuardResult:
+    """The result for a request the guard could not judge: no verdict, so flagged and sent to review."""
+    return GuardResult(
+        verdict=None,
+        score=1.0,  # fails closed: treated as unsafe until a person looks
+        categories=[],
+        category_scores={},
+        reasoning="",
+        raw_output="",
+        error=f"not judged: {reason}",
+        prompt_tokens=0,
+        completion_tokens=0,
+        inference_ms=0.0,
+        extra={"index": index},
+    )
 
 
 def _by_prefix(prompts: Sequence[str], shared_prefix: Callable[[str], str]) -> list[list[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from policies_app.services import DEFAULT_POLICY_PATH
 from policies_app.spec import parse_policy
 from training_worker.guard.backends.transformers_backend import TransformersBackend
-from training_worker.guard.engine import Guard
+from training_worker.guard.engine import ANSWER_TOKENS, Guard
 from training_worker.guard.parser import parse_output
 from training_worker.guard.template import Message
 from training_worker.guard.types import Continuation, GuardRequest
@@ -85,3 +86,45 @@ def test_content_over_the_token_budget_is_cut_from_the_middle(tiny_model_dir: Pa
     assert content.endswith("END")
     assert "characters removed" in content
     assert guard.backend.count_tokens(content) < 60
+
+
+def _conversation(*texts: str, reasoning: str = "none") -> GuardRequest:
+    roles = ("user", "assistant")
+    messages = tuple(Message(roles[n % 2], text) for n, text in enumerate(texts))
+    return GuardRequest(spec=SPEC, messages=messages, target="response", reasoning=reasoning)  # type: ignore[arg-type]
+
+
+def test_a_long_conversation_is_cut_to_one_budget_and_a_short_message_in_it_is_kept(tiny_model_dir: Path) -> None:
+    backend = TransformersBackend(str(tiny_model_dir), device="cpu")
+    guard = Guard(backend, max_think_tokens=4, max_content_tokens=300)
+    long_text = "BEGIN " + "filler words " * 400 + " FINISH"
+    fitted, was_cut = guard.fit(_conversation(long_text, "a short answer", long_text))
+    assert was_cut
+    first, short, last = (m.content for m in fitted.messages)
+    assert short == "a short answer"
+    assert (first.startswith("BEGIN"), first.endswith("FINISH"), "characters removed" in last) == (True, True, True)
+    assert sum(backend.count_tokens(m.content) for m in fitted.messages) <= 300
+
+
+def test_the_budget_never_exceeds_what_the_model_context_leaves(tiny_model_dir: Path) -> None:
+    backend = TransformersBackend(str(tiny_model_dir), device="cpu")
+    guard = Guard(backend, max_think_tokens=32, max_content_tokens=100_000)
+    request = _conversation("word " * 3000, "word " * 3000, "word " * 3000, reasoning="full")
+    empty = backend.count_tokens(guard.prompt(_conversation("", "", "", reasoning="full")))
+    backend.context_tokens = empty + 600  # a model with a short context
+    fitted, was_cut = guard.fit(request)
+    assert was_cut
+    prompt_tokens = backend.count_tokens(guard.prompt(fitted))
+    assert prompt_tokens + guard.max_think_tokens + ANSWER_TOKENS <= backend.context_tokens
+    assert prompt_tokens > empty + 300  # the content still gets most of the room
+
+
+def test_a_policy_that_leaves_no_room_fails_its_request_closed_and_judges_the_others(tiny_model_dir: Path) -> None:
+    backend = TransformersBackend(str(tiny_model_dir), device="cpu")
+    guard = Guard(backend, max_think_tokens=32)
+    backend.context_tokens = backend.count_tokens(guard.prompt(_request(""))) + 140
+    unjudged, judged = guard.judge([_request("hello", "full"), _request("hello", "none")])
+    assert (unjudged.verdict, unjudged.flagged, unjudged.malformed) == (None, True, True)
+    assert re.search(r"not judged: .* leaves \d+ for the content", unjudged.error or "")
+    assert judged.error is None  # `none` needs no room for reasoning: it still fits
+    assert judged.verdict in ("safe", "unsafe")

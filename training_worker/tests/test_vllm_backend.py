@@ -112,6 +112,21 @@ def test_a_request_the_engine_refuses_fails_only_its_caller(vllm_guard: Guard) -
     assert result.error is None
 
 
+def test_a_conversation_longer_than_the_engine_takes_is_cut_to_fit_and_judged(vllm_guard: Guard) -> None:
+    """Three messages within the API's size limit, each under the content budget, together over the
+    engine's context (2,048 tokens here): the engine refused the prompt, and the decision was never judged."""
+    text = " ".join(f"w{i}" for i in range(1900))
+    roles = ("user", "assistant", "user")
+    request = GuardRequest(
+        spec=SPEC, messages=tuple(Message(role, text) for role in roles), target="prompt", reasoning="full"
+    )
+    (result,) = vllm_guard.judge([request])
+    assert result.error is None
+    assert result.truncated
+    assert result.verdict in ("safe", "unsafe")
+    assert result.prompt_tokens + result.completion_tokens <= 2048
+
+
 def _one_token_at_a_time(backend: VllmBackend, prefix: str, continuation: Continuation) -> float:
     """The reference: each scored token from a one-token request of its own, as vLLM samples it."""
     given, scored = backend._ids(continuation.given), backend._ids(continuation.scored)

@@ -63,6 +63,8 @@ class Backend(Protocol):
     name: str
     # True when several threads may call it at once (its requests then share the model's batches).
     concurrent: bool
+    # The longest sequence the model takes: prompt and generated tokens together.
+    context_tokens: int
 
     def close(self) -> None:
         """Release what the backend holds beyond memory (threads, engine processes)."""

@@ -40,6 +40,7 @@ class TransformersBackend:
             self.model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype).to(self.device).eval()
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load the model in {model_path}: {exc}") from exc
+        self.context_tokens = int(getattr(self.model.config, "max_position_embeddings", None) or 2048)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"

@@ -108,6 +108,7 @@ class VllmBackend:
         except Exception as exc:
             raise BackendError(f"vLLM cannot load {model_path}: {str(exc) or type(exc).__name__}") from exc
         self.tokenizer = self.llm.get_tokenizer()
+        self.context_tokens = int(self.llm.llm_engine.vllm_config.model_config.max_model_len)
         self.tokens = PrefixTokens(self._ids)
         from vllm.v1.engine.exceptions import EngineDeadError
 

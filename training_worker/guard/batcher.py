@@ -7,6 +7,9 @@ calls from several threads at once (vLLM's engine driver) gets `runners` > 1: it
 while a batch is in flight go to the model at once, in a batch of their own, instead of waiting for
 it to finish.
 
+A batch that fails is run again one item at a time: an item the model cannot take (the engine
+refuses it, the backend raises on it) fails its own caller, not the others that shared its batch.
+
 With `Arrivals`, the batcher waits for company only while callers are known to be on their way
 (a guard task has started but not submitted yet), so a lone request runs at once.
 """
@@ -133,16 +136,24 @@ class MicroBatcher(Generic[In, Out]):
             batch = [(item, future) for item, future in gathered if future.set_running_or_notify_cancel()]
             if not batch:
                 continue
-            try:
-                outputs = self._run([item for item, _ in batch])
-            except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error
-                for _, future in batch:
-                    future.set_exception(exc)
-                continue
-            with self._lock:
-                self.batches_run += 1
-            for (_, future), output in zip(batch, outputs, strict=True):
-                future.set_result(output)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[tuple[In, Future[Out]]]) -> None:
+        """Run the batch; if it fails, run its items one at a time, so that an item the model cannot
+        take fails only its own caller."""
+        try:
+            outputs = self._run([item for item, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - handed to the callers
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+            else:
+                for entry in batch:
+                    self._run_batch([entry])
+            return
+        with self._lock:
+            self.batches_run += 1
+        for (_, future), output in zip(batch, outputs, strict=True):
+            future.set_result(output)
 
     def _runner_done(self) -> None:
         with self._lock:

@@ -168,7 +168,7 @@ class Guard:
             try:
                 fitted.append((index, *self.fit(request)))
             except GuardInputError as exc:
-                results.append(unjudged(index, str(exc)))
+                results.append(unjudged(str(exc), index=index))
         judged = self._judge_fitted([request for _, request, _ in fitted])
         for (index, _, cut), result in zip(fitted, judged, strict=True):
             result.extra["index"], result.truncated = index, cut
@@ -242,8 +242,9 @@ class Guard:
         )
 
 
-def unjudged(index: int, reason: str) -> GuardResult:
-    """The result for a request the guard could not judge: no verdict, so flagged and sent to review."""
+def unjudged(reason: str, *, index: int | None = None) -> GuardResult:
+    """The result for a request the guard could not judge: no verdict, so flagged and sent to review.
+    `index` is the request's place in its batch, while `judge` sorts the results."""
     return GuardResult(
         verdict=None,
         score=1.0,  # fails closed: treated as unsafe until a person looks
@@ -255,7 +256,7 @@ def unjudged(index: int, reason: str) -> GuardResult:
         prompt_tokens=0,
         completion_tokens=0,
         inference_ms=0.0,
-        extra={"index": index},
+        extra={} if index is None else {"index": index},
     )
 
 

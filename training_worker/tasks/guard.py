@@ -25,9 +25,11 @@ from moderation_app.snapshot import decision_from_snapshot
 from policies_app.models import PolicyBacktest, PolicyTestRun, PolicyVersion
 from policies_app.selectors import policy_version_get_by_digest
 from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
+from training_worker.guard.engine import unjudged
 from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime
 from training_worker.guard.template import Message
-from training_worker.guard.types import GuardRequest
+from training_worker.guard.types import GuardRequest, GuardResult
+from training_worker.models import ModelVersion
 from training_worker.selectors import model_version_active
 
 GUARD_TASK_PREFIX = "training_worker.tasks.guard."
@@ -254,13 +256,11 @@ def guard_request(spec: dict[str, Any], messages: list[dict[str, str]], target: 
 
 def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
     """Judge pending decisions together and complete them. While no model can judge, retry; then
-    leave them pending for the recovery job (see MODERATE_RETRIES)."""
+    leave them pending for the recovery job (see MODERATE_RETRIES). When the guard fails on them
+    otherwise, retry as well; then judge them one by one, and fail closed those it still fails on."""
     started_at = timezone.now()
     try:
-        results, model = get_runtime().judge_many(
-            [guard_request(d.policy_version.spec, d.messages, d.target, d.reasoning_mode) for d in decisions],
-            timeout=280,
-        )
+        results, model = _judge_decisions(decisions)
     except GuardUnavailable as exc:
         if task.request.retries >= MODERATE_RETRIES:
             logger.warning(
@@ -271,10 +271,39 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
             )
             return decisions
         raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
+    except Exception as exc:
+        if task.request.retries >= MODERATE_RETRIES:
+            return [_moderate_alone(decision) for decision in decisions]
+        raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
     return [
         decision_complete(decision=d, result=r, model_version=model, started_at=started_at)
         for d, r in zip(decisions, results, strict=True)
     ]
+
+
+def _judge_decisions(decisions: list[Decision]) -> tuple[list[GuardResult], ModelVersion]:
+    return get_runtime().judge_many(
+        [guard_request(d.policy_version.spec, d.messages, d.target, d.reasoning_mode) for d in decisions],
+        timeout=280,
+    )
+
+
+def _moderate_alone(decision: Decision) -> Decision:
+    """The last try for a decision the guard failed on: judged alone, or else completed failed closed
+    (no verdict, flagged, routed to review, the error kept), so that it is neither lost nor queued
+    again for ever, and a waiting caller gets an answer. A guard that became unavailable leaves it pending."""
+    started_at = timezone.now()
+    try:
+        (result,), model = _judge_decisions([decision])
+    except GuardUnavailable:
+        return decision
+    except Exception as exc:
+        logger.exception("the guard failed on decision %s; it fails closed and goes to review", decision.pk)
+        active = model_version_active()
+        if active is None:
+            return decision
+        result, model = unjudged(f"the guard failed on this content ({type(exc).__name__}: {exc})"), active
+    return decision_complete(decision=decision, result=result, model_version=model, started_at=started_at)
 
 
 @app.task(

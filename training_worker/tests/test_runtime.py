@@ -237,6 +237,25 @@ def test_a_failing_batch_fails_each_caller_and_the_batcher_goes_on() -> None:
     assert batcher(3, timeout=5) == 3
 
 
+def test_an_item_that_fails_its_batch_fails_only_its_own_caller() -> None:
+    runs: list[list[int]] = []
+
+    def run(items: Sequence[int]) -> list[int]:
+        runs.append(list(items))
+        if 0 in items:
+            raise ValueError("the model cannot take 0")
+        return [i * 10 for i in items]
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(run, max_batch=3, max_wait_ms=500)
+    futures = [batcher.submit(i) for i in (1, 0, 2)]
+    assert futures[0].result(timeout=5) == 10
+    assert futures[2].result(timeout=5) == 20
+    with pytest.raises(ValueError, match="cannot take 0"):
+        futures[1].result(timeout=5)
+    assert runs == [[1, 0, 2], [1], [0], [2]]
+    batcher.close()
+
+
 def test_a_lone_caller_does_not_wait_for_company() -> None:
     batcher: MicroBatcher[int, int] = MicroBatcher(
         lambda items: list(items), max_batch=8, max_wait_ms=60_000, arrivals=Arrivals()

@@ -135,3 +135,47 @@ def test_the_keeper_loads_the_active_model_and_reports_a_missing_one_once(
     model_version_activate(model_version=model_version_register(name="kept", base="tiny", path=str(tiny_model_dir)))
     assert guard_model_keep(reported=error) is None
     assert get_runtime().status()["loaded_model"] == "kept"  # loaded before any request asked for it
+
+
+def _guard_refusing(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """A fake at the guard's edge: the model fails on any batch that holds `text` (an engine that
+    refuses a prompt), and judges the others for real."""
+    runtime = get_runtime()
+    judge_many = runtime.judge_many
+
+    def refusing(requests: list[Any], **kwargs: Any) -> Any:
+        if any(m.content == text for r in requests for m in r.messages):
+            raise ValueError(f"the engine refused {text!r}")
+        return judge_many(requests, **kwargs)
+
+    monkeypatch.setattr(runtime, "judge_many", refusing)
+
+
+def test_a_decision_the_guard_keeps_failing_on_fails_closed_to_review_and_answers_its_caller(
+    active_tiny_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decision = recorded_decision(text="poison")
+    answer_to = decision_answer_key(decision_id=uuid.uuid4())
+    assert answer_to is not None
+    _guard_refusing(monkeypatch, "poison")
+    outcome = moderate_decision.apply(args=(str(decision.pk),), kwargs={"answer": True, "answer_to": answer_to})
+    assert outcome.successful()
+    decision.refresh_from_db()
+    assert (decision.status, decision.flagged, decision.malformed, decision.verdict) == ("completed", True, True, "")
+    assert "ValueError: the engine refused 'poison'" in decision.error
+    assert decision.review_item.reason == "malformed"  # a person looks at what the guard could not judge
+    answer = decision_answer_pop(key=answer_to, timeout_s=1)
+    assert answer is not None
+    assert (answer["status"], answer["flagged"]) == ("completed", True)
+
+
+def test_a_bad_item_in_a_batch_fails_closed_alone_and_the_others_are_judged(
+    active_tiny_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, bad = recorded_decision(text="hello"), recorded_decision(text="poison")
+    _guard_refusing(monkeypatch, "poison")
+    assert moderate_batch.apply(args=([str(good.pk), str(bad.pk)],)).get() == ["completed", "completed"]
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert (good.malformed, good.error, good.verdict in ("safe", "unsafe")) == (False, "", True)
+    assert (bad.malformed, bad.flagged) == (True, True)

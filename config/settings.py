@@ -334,6 +334,8 @@ DEFAULT_POLICY_SLUG = "core-safety"
 # Bodies over this are refused with 413 before they are parsed (content limits are checked after).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
 MODERATION_MAX_CHARS = env_int("MODERATION_MAX_CHARS", 32_000, minimum=1)
+# Each message costs the guard's prompt its markup as well as its content (docs/guard.md, "Long content").
+MODERATION_MAX_MESSAGES = env_int("MODERATION_MAX_MESSAGES", 100, minimum=1)
 MODERATION_MAX_BATCH = env_int("MODERATION_MAX_BATCH", 32, minimum=1)
 
 # --- Review -------------------------------------------------------------------------------------

@@ -237,6 +237,13 @@ class ModerateApi(APIView):
 
 
 def check_size(body: dict[str, Any]) -> None:
+    count = len(body["messages"])
+    if count > settings.MODERATION_MAX_MESSAGES:
+        raise ApiError(
+            code="too_large",
+            message=f"the conversation has {count:,} messages; the limit is {settings.MODERATION_MAX_MESSAGES:,}",
+            status_code=413,
+        )
     size = sum(len(m["content"]) for m in body["messages"])
     if size > settings.MODERATION_MAX_CHARS:
         raise ApiError(

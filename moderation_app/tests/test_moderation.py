@@ -207,6 +207,15 @@ def test_content_over_the_limit_gets_413(service: APIClient) -> None:
     assert "the limit is 100" in response.json()["error"]["message"]
 
 
+@override_settings(MODERATION_MAX_MESSAGES=3)
+def test_a_conversation_of_more_messages_than_the_limit_gets_413(service: APIClient) -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}] * 2
+    response = service.post("/api/v1/moderate", {"messages": messages}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "the conversation has 4 messages; the limit is 3"
+    assert not Decision.objects.exists()
+
+
 def test_a_call_under_the_keys_policy_uses_the_version_published_just_before(
     service: APIClient, policy: Policy, guard_worker: Any, active_tiny_model: Any
 ) -> None:

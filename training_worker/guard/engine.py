@@ -134,9 +134,10 @@ class Guard:
         room = self.backend.context_tokens - around - answer - MESSAGE_SLACK_TOKENS * len(request.messages)
         if room < MIN_CONTENT_TOKENS:
             raise GuardInputError(
-                f"the policy and the template take {around} of the model's {self.backend.context_tokens} tokens "
-                f"and the answer {answer}, which leaves {max(room, 0)} for the content: use a model with a "
-                "longer context or a shorter policy"
+                f"the policy and the template around {len(request.messages)} message(s) take {around} of the "
+                f"model's {self.backend.context_tokens} tokens and the answer {answer}, which leaves "
+                f"{max(room, 0)} for the content: use fewer messages, a shorter policy or a model with a "
+                "longer context"
             )
         return min(self.max_content_tokens, room)
 

@@ -47,6 +47,7 @@ class PlaygroundApi(APIView):
         category_scores = serializers.DictField(child=serializers.FloatField())
         reasoning = serializers.CharField(allow_blank=True)
         raw_output = serializers.CharField(allow_blank=True)
+        error = serializers.CharField(allow_blank=True, help_text="Why the output is malformed, or not judged.")
         content_truncated = serializers.BooleanField()
         policy = serializers.DictField()
         model = serializers.DictField()

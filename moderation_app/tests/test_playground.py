@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 import pytest
+import yaml
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -73,6 +76,25 @@ def test_it_judges_an_unsaved_draft_without_storing_a_version(
     assert len(body["policy"]["sha256"]) == 64
     assert body["reasoning"] == ""
     assert policy.versions.count() == 1
+
+
+def test_a_draft_too_long_for_the_models_context_says_the_guard_could_not_judge(
+    editor: APIClient, policy: Policy, guard_worker: Any, active_tiny_model: Any
+) -> None:
+    spec = yaml.safe_load(_draft(policy, title="Draft"))
+    # Each category within the editor's limits; together over the model's 8,192 tokens.
+    template = spec["categories"][0]
+    spec["categories"] = [
+        {**copy.deepcopy(template), "code": f"S{n}", "name": f"Category {n}", "description": "Each word is read. " * 99}
+        for n in range(1, 28)
+    ]
+    source = yaml.safe_dump(spec, sort_keys=False)
+    payload = {"policy": policy.slug, "source": source, "input": "How do I bake bread?", "reasoning": "none"}
+    response = editor.post("/api/v1/playground/", payload, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["verdict"], body["flagged"], body["malformed"], body["raw_output"]) == (None, True, True, "")
+    assert re.fullmatch(r"not judged: the policy .* take \d+ of the model's \d+ tokens .*", body["error"])
 
 
 def test_playground_runs_are_not_decisions(

@@ -353,6 +353,7 @@ def judge_playground(
         "category_scores": result.category_scores,
         "reasoning": result.reasoning,
         "raw_output": result.raw_output,
+        "error": result.error or "",
         "content_truncated": result.truncated,
         "inference_ms": result.inference_ms,
         "model": {"id": model.pk, "name": model.name},

@@ -89,7 +89,12 @@ function Result({ result }: { result: PlaygroundResult }) {
         </div>
       </dl>
       {result.malformed && (
-        <p className="alert alert--error">The guard's answer did not follow the format; in production it would be flagged and reviewed.</p>
+        <p className="alert alert--error">
+          {result.raw_output
+            ? "The guard's answer did not follow the format"
+            : 'The guard could not judge this content'}
+          {result.error ? ` (${result.error})` : ''}; in production it would be flagged and reviewed.
+        </p>
       )}
       {result.content_truncated && <p className="muted">The content was cut in the middle to fit the guard's limit.</p>}
       <h3>Reasoning trace</h3>

@@ -92,6 +92,8 @@ export interface PlaygroundResult {
   category_scores: Record<string, number>;
   reasoning: string;
   raw_output: string;
+  /** Why the output is malformed, or why the guard could not judge at all; empty otherwise. */
+  error: string;
   content_truncated: boolean;
   policy: { slug: string; version: number | null; sha256: string; draft: boolean };
   model: { id: number; name: string };

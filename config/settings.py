@@ -139,7 +139,12 @@ def _cache() -> dict[str, Any]:
         }
     if not url.startswith(("redis://", "rediss://")):
         raise ConfigError("CACHE_URL must be a redis:// URL")
-    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        # A Redis that does not answer holds no request for minutes (config/redis.py).
+        "OPTIONS": {"socket_connect_timeout": 2.0},
+    }
 
 
 CACHES = {"default": _cache()}

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
 from django.db import transaction
 
-from config.redis import shared_redis
+from config.redis import redis_outage_warn, shared_redis
 from moderation_app.ratelimit import RateWindow, rate_count_queue, rate_count_replies
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ def key_cache_get_counting(*, prefix: str, window: RateWindow) -> tuple[ApiKey |
             pipeline.get(cache.make_key(_entry(prefix)))
         rate_count_queue(pipeline=pipeline, window=window)
         replies = pipeline.execute()
-    except Exception:
-        logger.warning("could not read an API key and its rate counters in one round trip", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - the cache is a shortcut; the caller takes the long way
+        redis_outage_warn(logger=logger, cannot="read API keys", then="keys are read from the database", exc=exc)
         return None
     entry = replies.pop(0) if cached else None
     key: ApiKey | None = None

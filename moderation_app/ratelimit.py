@@ -5,10 +5,14 @@ that arrive together are all counted. The limit applies to a sliding minute, est
 minute's count and the previous minute's, weighted by how much of it the sliding minute still covers.
 A list of timestamps (DRF's SimpleRateThrottle) is exact, but every request reads and rewrites the
 whole list, which grows with the rate, and two concurrent requests can each overwrite the other's.
+
+While Redis cannot count (down, unreachable), requests are not limited: they are logged as such once
+a minute, and go on to be recorded and queued, rather than every call failing with a 500.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -16,8 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
-from config.redis import shared_redis
+from config.redis import redis_outage_warn, shared_redis
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 WINDOW_S = 60
 MIN_WAIT_S = 1.0
 COUNTER_TTL_S = 2 * WINDOW_S + 5  # a counter is read in its own window and in the next
+logger = logging.getLogger(__name__)
 
 
 def sliding_window_wait(
@@ -108,7 +114,11 @@ def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
     """Count one request against `key`'s limit per minute; returns 0 if it is allowed, else the
     seconds to wait (and then it is not counted)."""
     window = rate_window(key=key, now=now)
-    current, previous = _count(window)
+    try:
+        current, previous = _count(window)
+    except RedisError as exc:
+        redis_outage_warn(logger=logger, cannot="count requests", then="rate limits are not applied", exc=exc)
+        return 0.0
     return rate_limit_decide(window=window, current=current, previous=previous, limit=limit)
 
 

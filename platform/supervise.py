@@ -3,8 +3,10 @@
 
 Each process gets its own process group, so stopping it stops everything it started too (Celery
 pool children, the vLLM engine process). Ctrl-C or SIGTERM stops all of them: SIGTERM to each
-group, then SIGKILL to what is left after the grace period. If one process exits by itself, the
-others are stopped too, so nothing keeps running half-configured. Standard library only.
+group, then SIGKILL to what is left after the grace period. A process that exits by itself after
+running at least `--restart-after` seconds is started again, up to `--max-restarts` times (a worker
+that lost its broker for good, say); one that exits sooner, or once more, stops the others too, so
+nothing keeps running half-configured. Standard library only.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Proc:
     command: str
     popen: subprocess.Popen[bytes] | None = None
     pump: threading.Thread | None = None
+    started_at: float = 0.0
+    restarts: int = 0
 
 
 def parse_procfile(path: Path) -> list[Proc]:
@@ -64,19 +68,43 @@ def _pump(proc: Proc, width: int, colour: str) -> None:
 
 
 def start(procs: list[Proc]) -> None:
+    for proc in procs:
+        launch(proc, procs)
+
+
+def launch(proc: Proc, procs: list[Proc]) -> None:
     width = max(len(p.name) for p in procs)
-    for index, proc in enumerate(procs):
-        proc.popen = subprocess.Popen(
-            ["bash", "-c", f"exec {proc.command}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        proc.pump = threading.Thread(target=_pump, args=(proc, width, COLOURS[index % len(COLOURS)]), daemon=True)
-        proc.pump.start()
-        print(f"started {proc.name} (pid {proc.popen.pid}): {proc.command}", flush=True)
+    proc.popen = subprocess.Popen(
+        ["bash", "-c", f"exec {proc.command}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    proc.started_at = time.monotonic()
+    colour = COLOURS[procs.index(proc) % len(COLOURS)]
+    proc.pump = threading.Thread(target=_pump, args=(proc, width, colour), daemon=True)
+    proc.pump.start()
+    print(f"started {proc.name} (pid {proc.popen.pid}): {proc.command}", flush=True)
+
+
+def restart_if_due(proc: Proc, procs: list[Proc], *, after_s: float, most: int) -> bool:
+    """Start a process that exited again, if it had run `after_s` and has restarts left."""
+    assert proc.popen is not None
+    ran = time.monotonic() - proc.started_at
+    if ran < after_s or proc.restarts >= most:
+        return False
+    proc.restarts += 1
+    print(
+        f"{proc.name} exited with status {proc.popen.returncode} after {ran:.0f}s; "
+        f"starting it again ({proc.restarts} of {most})",
+        flush=True,
+    )
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.popen.pid, signal.SIGKILL)  # what it started and left behind
+    launch(proc, procs)
+    return True
 
 
 def _signal_groups(procs: list[Proc], sig: signal.Signals) -> None:
@@ -131,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("procfile", type=Path)
     parser.add_argument("--only", help="comma-separated process names to run (default: all)")
     parser.add_argument("--grace", type=float, default=20.0, help="seconds between SIGTERM and SIGKILL")
+    parser.add_argument(
+        "--restart-after", type=float, default=60.0, help="restart a process that exits after running this long"
+    )
+    parser.add_argument("--max-restarts", type=int, default=5, help="restarts per process before stopping all")
     parser.add_argument("--ready-url", help="print --banner once this URL answers 200")
     parser.add_argument("--banner", default="", help="text to print when --ready-url answers")
     args = parser.parse_args(argv)
@@ -158,10 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     exited: Proc | None = None
     while not stopping.is_set():
         for proc in procs:
-            if proc.popen is not None and proc.popen.poll() is not None:
-                exited = proc
-                stopping.set()
-                break
+            if proc.popen is None or proc.popen.poll() is None:
+                continue
+            if restart_if_due(proc, procs, after_s=args.restart_after, most=args.max_restarts):
+                continue
+            exited = proc
+            stopping.set()
+            break
         stopping.wait(0.2)
 
     if exited is not None and exited.popen is not None:

@@ -75,6 +75,23 @@ def test_one_process_exiting_stops_the_others(tmp_path: Path) -> None:
     assert not _alive(_wait_for(pids_file, 1)[0])
 
 
+def test_a_process_that_exits_after_running_a_while_is_started_again_a_few_times(tmp_path: Path) -> None:
+    pids_file = tmp_path / "pids"
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(f"long: bash -c 'exec sleep 300'\nflaky: bash -c 'echo $$ >> {pids_file}; sleep 1.2; exit 3'\n")
+    result = subprocess.run(
+        [sys.executable, str(SUPERVISE), str(procfile), "--grace", "2", "--restart-after", "1", "--max-restarts", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "flaky exited with status 3 after 1s; starting it again (1 of 2)" in result.stdout
+    assert "starting it again (2 of 2)" in result.stdout
+    assert "flaky exited with status 3; stopping the others" in result.stdout  # out of restarts
+    assert len(_wait_for(pids_file, 3)) == 3
+
+
 def test_output_lines_carry_the_process_name(tmp_path: Path) -> None:
     procfile = tmp_path / "Procfile"
     procfile.write_text("hello: echo hi from hello\n")

@@ -3,6 +3,7 @@ spends no real key's limit. Real Redis (and the file cache of a one-machine inst
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ from redis.connection import AbstractConnection
 from rest_framework.test import APIClient
 
 from moderation_app.authentication import rate_limit_subject
+from moderation_app.models import Decision
 from moderation_app.ratelimit import rate_window
 from moderation_app.selectors import api_key_hash
 from moderation_app.services import api_key_create
+from policies_app.services import policy_ensure_default
 
 pytestmark = pytest.mark.django_db
 ENDPOINT = "/api/v1/auth/me"  # authenticated and throttled like every API-key call, and cheap
@@ -94,3 +97,33 @@ def test_a_cache_entry_that_cannot_be_read_is_a_miss(api_client: APIClient) -> N
     client.set(cache.make_key(f"apikey:{key.prefix}"), b"\x80not a pickle")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get(ENDPOINT).status_code == 200  # read from the database instead
+
+
+@pytest.fixture
+def redis_down(settings: Any) -> Iterator[None]:
+    """The cache's Redis down: its URL names a port where nothing listens."""
+    from config import redis as shared
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    for chosen in (shared.shared_redis, shared.shared_redis_blocking):
+        chosen.cache_clear()
+    shared._warned_at.clear()
+    yield
+    for chosen in (shared.shared_redis, shared.shared_redis_blocking):
+        chosen.cache_clear()
+
+
+def test_while_redis_is_down_keys_come_from_the_database_and_calls_are_not_limited(
+    api_client: APIClient, redis_down: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy, _ = policy_ensure_default()
+    _, token = api_key_create(name="svc", policy=policy, actor=None, rate_limit_per_minute=1)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert [api_client.get(ENDPOINT).status_code for _ in range(3)] == [200, 200, 200]  # a 500 each before
+    response = api_client.post("/api/v1/moderate", {"input": "hello", "async": True}, format="json")
+    assert response.status_code == 202, response.json()
+    assert Decision.objects.filter(pk=response.json()["id"], status="pending").exists()  # recorded and queued
+    assert caplog.text.count("Redis cannot count requests") == 1  # once a minute, not once a call
+    assert "rate limits are not applied" in caplog.text

@@ -98,9 +98,15 @@ class MicroBatcher(Generic[In, Out]):
     def __call__(self, item: In, timeout: float | None = None) -> Out:
         return self.submit(item).result(timeout=timeout)
 
-    def close(self) -> None:
-        """Finish what is queued, then stop the runners; the last one out calls `on_close`."""
+    def close(self, *, wait_s: float | None = None) -> None:
+        """Finish what is queued, then stop the runners; the last one out calls `on_close`. With
+        `wait_s`, return once they have stopped (and `on_close` has run), or after that long."""
         self._queue.put(None)
+        if wait_s is None:
+            return
+        deadline = time.monotonic() + wait_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _gather(self) -> tuple[list[tuple[In, Future[Out]]], bool]:
         first = self._queue.get()

@@ -185,12 +185,13 @@ class GuardRuntime:
         ARRIVALS.arrived()
         return _results(loaded, futures, timeout), loaded.model
 
-    def close(self) -> None:
-        """Release the loaded model: its batcher finishes what it holds, then stops the backend."""
+    def close(self, *, wait_s: float | None = None) -> None:
+        """Release the loaded model: its batcher finishes what it holds, then stops the backend (and
+        with it vLLM's engine process). With `wait_s`, wait up to that long for it to have stopped."""
         with self._lock:
             loaded, self._loaded = self._loaded, None
         if loaded is not None:
-            loaded.batcher.close()
+            loaded.batcher.close(wait_s=wait_s)
 
     def status(self) -> dict[str, Any]:
         loaded = self._loaded
@@ -231,10 +232,10 @@ def get_runtime() -> GuardRuntime:
         return _runtime
 
 
-def shutdown_runtime() -> None:
-    """Release the loaded model (worker shutdown; tests)."""
+def shutdown_runtime(*, wait_s: float | None = None) -> None:
+    """Release the loaded model (worker shutdown; tests); see `GuardRuntime.close`."""
     global _runtime
     with _runtime_lock:
         runtime, _runtime = _runtime, None
     if runtime is not None:
-        runtime.close()
+        runtime.close(wait_s=wait_s)

@@ -6,11 +6,10 @@ import logging
 import os
 import socket
 import threading
-import time
 from typing import Any
 
 from celery import Task
-from celery.signals import task_postrun, task_prerun, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -26,7 +25,7 @@ from policies_app.models import PolicyBacktest, PolicyTestRun, PolicyVersion
 from policies_app.selectors import policy_version_get_by_digest
 from policies_app.services import Judgement, LabelledCase, policy_backtest_execute, policy_test_run_execute
 from training_worker.guard.engine import unjudged
-from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime
+from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime, shutdown_runtime
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest, GuardResult
 from training_worker.models import ModelVersion
@@ -35,6 +34,9 @@ from training_worker.selectors import model_version_active
 GUARD_TASK_PREFIX = "training_worker.tasks.guard."
 KEEPER_INTERVAL_S = 5.0
 KEEPER_RETRY_S = 30.0
+SHUTDOWN_WAIT_S = 30.0
+KEEPER_STOP = threading.Event()  # set as the worker shuts down
+KEEPERS: list[threading.Thread] = []
 POLICY_TEST_TIMEOUT_S = 600
 BACKTEST_TIMEOUT_S = 3600
 logger = logging.getLogger(__name__)
@@ -54,7 +56,22 @@ def preload_guard_model(sender: Any = None, **kwargs: Any) -> None:
     keeps the model loaded: see `keep_guard_model`."""
     if not settings.GUARD_PRELOAD or not _consumes_guard_queue(sender):
         return
-    threading.Thread(target=keep_guard_model, name="guard-keeper", daemon=True).start()
+    keeper = threading.Thread(target=keep_guard_model, name="guard-keeper", daemon=True)
+    KEEPERS.append(keeper)
+    keeper.start()
+
+
+@worker_shutdown.connect
+def release_guard_model(sender: Any = None, **kwargs: Any) -> None:
+    """Stop the guard's engine as the worker stops, however it stops. vLLM's engine runs in a child
+    process, and Python's exit waits for its children: a worker that left it running never exited.
+    After an unrecoverable broker error (Redis restarted while a task was unacknowledged) the worker
+    stopped consuming and hung for ever, alive to its supervisor and serving nothing. The keeper
+    stops first, or it would load the model again."""
+    KEEPER_STOP.set()
+    for keeper in KEEPERS:
+        keeper.join(SHUTDOWN_WAIT_S)  # a load it has begun ends first, and is then released
+    shutdown_runtime(wait_s=SHUTDOWN_WAIT_S)
 
 
 def keep_guard_model() -> None:
@@ -62,14 +79,16 @@ def keep_guard_model() -> None:
     the active one whose engine process stopped, is loaded before a request has to wait for it. After
     a failed load, wait longer before the next try (requests still try on their own)."""
     error: str | None = None
-    while True:
+    while not KEEPER_STOP.is_set():
         error = guard_model_keep(reported=error)
-        time.sleep(KEEPER_INTERVAL_S if error is None else KEEPER_RETRY_S)
+        KEEPER_STOP.wait(KEEPER_INTERVAL_S if error is None else KEEPER_RETRY_S)
 
 
 def guard_model_keep(*, reported: str | None = None) -> str | None:
     """One look: load what a request would load now. Returns why no model is usable, or None; logs
     that reason unless it is the one `reported` last time."""
+    if KEEPER_STOP.is_set():
+        return reported
     try:
         get_runtime().current()
     except GuardUnavailable as exc:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -13,12 +14,14 @@ from moderation_app.snapshot import decision_snapshot
 from moderation_app.tests.factories import judged_decision, recorded_decision
 from training_worker.guard.runtime import get_runtime
 from training_worker.services import model_version_activate, model_version_register
+from training_worker.tasks import guard as guard_tasks
 from training_worker.tasks.guard import (
     MODERATE_RETRIES,
     _pending_decision,
     guard_model_keep,
     moderate_batch,
     moderate_decision,
+    release_guard_model,
 )
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +182,15 @@ def test_a_bad_item_in_a_batch_fails_closed_alone_and_the_others_are_judged(
     bad.refresh_from_db()
     assert (good.malformed, good.error, good.verdict in ("safe", "unsafe")) == (False, "", True)
     assert (bad.malformed, bad.flagged) == (True, True)
+
+
+def test_a_stopping_worker_releases_its_model_and_its_keeper_loads_none_again(
+    active_tiny_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(guard_tasks, "KEEPER_STOP", threading.Event())  # this process's workers stop for the test only
+    loaded = get_runtime().current()
+    release_guard_model()
+    assert not [thread for thread in loaded.batcher._threads if thread.is_alive()]
+    assert get_runtime().status()["loaded_model"] is None
+    assert guard_model_keep() is None
+    assert get_runtime().status()["loaded_model"] is None  # a keeper still looking would load it again

@@ -220,11 +220,17 @@ def test_a_worker_whose_engine_process_is_killed_loads_the_model_again(smollm_di
         assert used.name == "smollm"
         assert after.verdict == before.verdict
         assert runtime.status()["load_error"] is None
-        assert _engine_pid(runtime.current().guard.backend) != killed
+        assert _engine_process(runtime.current().guard.backend).pid != killed
     finally:
-        runtime.close()
+        engine = _engine_process(runtime.current().guard.backend)
+        runtime.close(wait_s=60)
+    assert not engine.is_alive()  # a worker that stops leaves no engine behind to wait for
 
 
 def _engine_pid(backend: Any) -> int:
+    return int(_engine_process(backend).pid)
+
+
+def _engine_process(backend: Any) -> Any:
     (process,) = backend.llm.llm_engine.engine_core.resources.engine_manager.processes
-    return int(process.pid)
+    return process

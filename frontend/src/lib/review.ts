@@ -28,7 +28,7 @@ export interface ReviewStats {
 }
 
 export const REASON_TEXT: Record<string, string> = {
-  malformed: 'The guard’s output was malformed (it fails closed, so a person decides).',
+  malformed: 'The guard’s output was malformed, or it could not judge the content (it fails closed, so a person decides).',
   flagged: 'The guard judged it unsafe.',
   uncertain: 'The guard judged it safe, but with a score in the uncertainty band.',
   sampled: 'A random sample of safe decisions, to catch what the guard misses.',

@@ -44,11 +44,11 @@ const STATS = {
   agreement: { pairs: 0, cohen_kappa: null },
 };
 
-function installBackend(labelAnswer: () => Response) {
+function installBackend(labelAnswer: () => Response, item: object = ITEM) {
   const posted: { url: string; body: unknown }[] = [];
   stubFetch((input, init) => {
     if (input === '/api/v1/review/stats/') return json(STATS);
-    if (input === '/api/v1/review/next/') return json({ item: ITEM });
+    if (input === '/api/v1/review/next/') return json({ item });
     if (input === '/api/v1/review/items/7/label/') {
       posted.push({ url: input, body: JSON.parse(init.body as string) });
       return labelAnswer();
@@ -110,6 +110,19 @@ describe('the review page', () => {
     ]);
     expect(byTestId('review-recorded')?.textContent).toContain('unsafe · S1');
     expect(dom.container.querySelector('a[href="/decisions/dec-1"]')).not.toBeNull();
+  });
+
+  it('shows why the guard could not judge an item it failed closed on', async () => {
+    const error = 'not judged: the guard failed on this content (ValueError: refused)';
+    const failed = {
+      ...ITEM,
+      reason: 'malformed',
+      decision: { ...ITEM.decision, verdict: '', malformed: true, categories: [], reasoning: '', error },
+    };
+    installBackend(() => json({}), failed);
+    await openItem();
+    expect(byTestId('review-reason')?.textContent).toContain('could not judge the content');
+    expect(byTestId('review-guard-error')?.textContent).toBe(error);
   });
 
   it('says what is missing instead of sending an unsafe label without a category', async () => {

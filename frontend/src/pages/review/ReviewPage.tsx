@@ -239,6 +239,11 @@ export function ReviewPage() {
                 <span className="tag">{item.reason}</span>
               </div>
               <p data-testid="review-reason">{REASON_TEXT[item.reason] ?? item.reason}</p>
+              {decision.error && (
+                <p className="mono" data-testid="review-guard-error">
+                  {decision.error}
+                </p>
+              )}
               <dl className="details details--wide">
                 <div className="details__row">
                   <dt>Guard verdict</dt>

@@ -12,9 +12,6 @@ from django.conf import settings
 
 # How much longer than the longest wait a blocking command's connection waits for its reply.
 BLOCKING_MARGIN_S = 5.0
-# A Redis that does not answer a connection at all (a host gone, a firewall) must not hold a
-# request for the operating system's TCP timeout of minutes.
-CONNECT_TIMEOUT_S = 2.0
 OUTAGE_WARNING_EVERY_S = 60.0
 _warned_at: dict[str, float] = {}
 
@@ -31,7 +28,11 @@ def shared_redis() -> redis.Redis | None:
     """A client of the cache's Redis (CACHE_URL), or None where the cache is not Redis (the file
     cache of a one-machine install). Chosen once per process, from the settings."""
     location = _cache_location()
-    return None if location is None else redis.Redis.from_url(location, socket_connect_timeout=CONNECT_TIMEOUT_S)
+    return (
+        None
+        if location is None
+        else redis.Redis.from_url(location, socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT_S)
+    )
 
 
 @functools.cache
@@ -48,7 +49,7 @@ def shared_redis_blocking() -> redis.Redis | None:
     return redis.Redis.from_url(
         location,
         socket_timeout=settings.GUARD_TIMEOUT_S + BLOCKING_MARGIN_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT_S,
     )
 
 

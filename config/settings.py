@@ -130,6 +130,11 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
+# A Redis that does not answer a connection at all (a host gone, a firewall) must not hold a request
+# for the operating system's TCP timeout of minutes: the cache's connections, and config/redis.py's.
+REDIS_CONNECT_TIMEOUT_S = 2.0
+
+
 def _cache() -> dict[str, Any]:
     url = env_optional("CACHE_URL")
     if url is None:
@@ -142,8 +147,7 @@ def _cache() -> dict[str, Any]:
     return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url,
-        # A Redis that does not answer holds no request for minutes (config/redis.py).
-        "OPTIONS": {"socket_connect_timeout": 2.0},
+        "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S},
     }
 
 

@@ -168,22 +168,33 @@ class GuardRuntime:
         stopped.batcher.close()
 
     def judge(self, request: GuardRequest, *, timeout: float | None = None) -> tuple[GuardResult, ModelVersion]:
-        loaded = self.current()
-        ARRIVALS.started()  # already counted when a guard task started; then this is a no-op
-        future = loaded.batcher.submit(request)
-        ARRIVALS.arrived()
-        (result,) = _results(loaded, [future], timeout)
-        return result, loaded.model
+        (result,), model = self.judge_many([request], timeout=timeout)
+        return result, model
 
     def judge_many(
         self, requests: list[GuardRequest], *, timeout: float | None = None
     ) -> tuple[list[GuardResult], ModelVersion]:
-        """Submit all at once, so the batcher can put them in the same batches."""
+        """Submit all at once, so the batcher can put them in the same batches; the first request's
+        error is raised."""
+        outcomes, model = self.judge_each(requests, timeout=timeout)
+        results: list[GuardResult] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+            results.append(outcome)
+        return results, model
+
+    def judge_each(
+        self, requests: list[GuardRequest], *, timeout: float | None = None
+    ) -> tuple[list[GuardResult | Exception], ModelVersion]:
+        """`judge_many` with each request's own error in its place: the batcher runs a failing batch
+        again item by item, so a request the model cannot take fails alone. An engine that stopped
+        under them fails them all, as `GuardUnavailable`."""
         loaded = self.current()
-        ARRIVALS.started()  # the batcher waits until all of them are in
+        ARRIVALS.started()  # the batcher waits until all of them are in (a no-op if the task counted)
         futures = [loaded.batcher.submit(request) for request in requests]
         ARRIVALS.arrived()
-        return _results(loaded, futures, timeout), loaded.model
+        return [_outcome(loaded, future, timeout) for future in futures], loaded.model
 
     def close(self, *, wait_s: float | None = None) -> None:
         """Release the loaded model: its batcher finishes what it holds, then stops the backend (and
@@ -204,13 +215,15 @@ class GuardRuntime:
         }
 
 
-def _results(loaded: Loaded, futures: list[Future[GuardResult]], timeout: float | None) -> list[GuardResult]:
-    """The batcher's results; an engine that stopped under them makes the guard unavailable, not broken,
-    so the callers' tasks retry once the runtime has loaded the model again."""
+def _outcome(loaded: Loaded, future: Future[GuardResult], timeout: float | None) -> GuardResult | Exception:
+    """The batcher's result or the request's own error. An engine that stopped under it makes the
+    guard unavailable, not broken, so the callers' tasks retry once the runtime has loaded the model again."""
     try:
-        return [future.result(timeout=timeout) for future in futures]
+        return future.result(timeout=timeout)
     except BackendDead as exc:
         raise GuardUnavailable(f"model {loaded.model.name} stopped while judging: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - this request's own failure, handed to its caller
+        return exc
 
 
 _runtime: GuardRuntime | None = None

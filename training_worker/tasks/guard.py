@@ -28,7 +28,6 @@ from training_worker.guard.engine import unjudged
 from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime, shutdown_runtime
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest, GuardResult
-from training_worker.models import ModelVersion
 from training_worker.selectors import model_version_active
 
 GUARD_TASK_PREFIX = "training_worker.tasks.guard."
@@ -275,11 +274,12 @@ def guard_request(spec: dict[str, Any], messages: list[dict[str, str]], target: 
 
 def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
     """Judge pending decisions together and complete them. While no model can judge, retry; then
-    leave them pending for the recovery job (see MODERATE_RETRIES). When the guard fails on them
-    otherwise, retry as well; then judge them one by one, and fail closed those it still fails on."""
+    leave them pending for the recovery job (see MODERATE_RETRIES). When the guard fails on some of
+    them otherwise, retry as well; then complete the ones it judged, and fail closed the others."""
     started_at = timezone.now()
+    requests = [guard_request(d.policy_version.spec, d.messages, d.target, d.reasoning_mode) for d in decisions]
     try:
-        results, model = _judge_decisions(decisions)
+        outcomes, model = get_runtime().judge_each(requests, timeout=280)
     except GuardUnavailable as exc:
         if task.request.retries >= MODERATE_RETRIES:
             logger.warning(
@@ -290,39 +290,23 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
             )
             return decisions
         raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
-    except Exception as exc:
-        if task.request.retries >= MODERATE_RETRIES:
-            return [_moderate_alone(decision) for decision in decisions]
-        raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
+    failure = next((outcome for outcome in outcomes if isinstance(outcome, Exception)), None)
+    if failure is not None and task.request.retries < MODERATE_RETRIES:
+        raise task.retry(exc=failure, countdown=2**task.request.retries) from failure
     return [
-        decision_complete(decision=d, result=r, model_version=model, started_at=started_at)
-        for d, r in zip(decisions, results, strict=True)
+        decision_complete(decision=d, result=_judged_or_failed_closed(d, o), model_version=model, started_at=started_at)
+        for d, o in zip(decisions, outcomes, strict=True)
     ]
 
 
-def _judge_decisions(decisions: list[Decision]) -> tuple[list[GuardResult], ModelVersion]:
-    return get_runtime().judge_many(
-        [guard_request(d.policy_version.spec, d.messages, d.target, d.reasoning_mode) for d in decisions],
-        timeout=280,
-    )
-
-
-def _moderate_alone(decision: Decision) -> Decision:
-    """The last try for a decision the guard failed on: judged alone, or else completed failed closed
-    (no verdict, flagged, routed to review, the error kept), so that it is neither lost nor queued
-    again for ever, and a waiting caller gets an answer. A guard that became unavailable leaves it pending."""
-    started_at = timezone.now()
-    try:
-        (result,), model = _judge_decisions([decision])
-    except GuardUnavailable:
-        return decision
-    except Exception as exc:
-        logger.exception("the guard failed on decision %s; it fails closed and goes to review", decision.pk)
-        active = model_version_active()
-        if active is None:
-            return decision
-        result, model = unjudged(f"the guard failed on this content ({type(exc).__name__}: {exc})"), active
-    return decision_complete(decision=decision, result=result, model_version=model, started_at=started_at)
+def _judged_or_failed_closed(decision: Decision, outcome: GuardResult | Exception) -> GuardResult:
+    """The guard's result, or, for an error after the last retry, a result that fails closed (no
+    verdict, flagged, routed to review, the error kept): the decision is neither lost nor queued again
+    for ever, and a waiting caller gets an answer."""
+    if not isinstance(outcome, Exception):
+        return outcome
+    logger.error("the guard failed on decision %s; it fails closed and goes to review", decision.pk, exc_info=outcome)
+    return unjudged(f"the guard failed on this content ({type(outcome).__name__}: {outcome})")
 
 
 @app.task(

@@ -95,18 +95,18 @@ def test_a_decision_no_model_can_judge_stays_pending_after_its_retries_and_is_ju
     answer_to = decision_answer_key(decision_id=uuid.uuid4())
     assert answer_to is not None  # the tests' cache is Redis
     runtime, tries = get_runtime(), Counter[str]()
-    judge_many = runtime.judge_many
+    judge_each = runtime.judge_each
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        tries["judge_many"] += 1
-        return judge_many(*args, **kwargs)
+        tries["judge_each"] += 1
+        return judge_each(*args, **kwargs)
 
-    monkeypatch.setattr(runtime, "judge_many", counted)
+    monkeypatch.setattr(runtime, "judge_each", counted)
     # apply() runs the retries at once, one after another, as the worker would after 1, 2 and 4 s.
     outcome = moderate_decision.apply(args=(str(decision.pk),), kwargs={"answer": True, "answer_to": answer_to})
     assert outcome.successful()  # no task error: the decision is kept, not lost
     assert outcome.get() == "pending"
-    assert tries["judge_many"] == 1 + MODERATE_RETRIES
+    assert tries["judge_each"] == 1 + MODERATE_RETRIES
     decision.refresh_from_db()
     assert (decision.status, decision.flagged, decision.error) == ("pending", None, "")  # not failed closed
     assert decision_answer_pop(key=answer_to, timeout_s=0.1) is None  # the waiting caller hears no judgement
@@ -141,17 +141,18 @@ def test_the_keeper_loads_the_active_model_and_reports_a_missing_one_once(
 
 
 def _guard_refusing(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    """A fake at the guard's edge: the model fails on any batch that holds `text` (an engine that
+    """A fake at the guard's edge: the model fails on each request that holds `text` (an engine that
     refuses a prompt), and judges the others for real."""
     runtime = get_runtime()
-    judge_many = runtime.judge_many
+    judge_each = runtime.judge_each
 
     def refusing(requests: list[Any], **kwargs: Any) -> Any:
-        if any(m.content == text for r in requests for m in r.messages):
-            raise ValueError(f"the engine refused {text!r}")
-        return judge_many(requests, **kwargs)
+        outcomes, model = judge_each(requests, **kwargs)
+        refused = ValueError(f"the engine refused {text!r}")
+        pairs = zip(requests, outcomes, strict=True)
+        return [refused if any(m.content == text for m in r.messages) else o for r, o in pairs], model
 
-    monkeypatch.setattr(runtime, "judge_many", refusing)
+    monkeypatch.setattr(runtime, "judge_each", refusing)
 
 
 def test_a_decision_the_guard_keeps_failing_on_fails_closed_to_review_and_answers_its_caller(

@@ -61,12 +61,18 @@ def guard_worker(transactional_db: Any) -> Iterator[Any]:
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
+    from training_worker.presence import PresenceReporter
 
     # It also takes the default queue, where webhook deliveries go.
     with start_worker(
         app, queues=["guard", "default"], pool="threads", concurrency=2, perform_ping_check=False
     ) as worker:
-        yield worker
+        # What a guard worker starts on worker_ready and stops on worker_shutdown; this one sends neither.
+        reporter = PresenceReporter().start()
+        try:
+            yield worker
+        finally:
+            reporter.stop()
 
 
 @pytest.fixture(scope="session")

@@ -43,19 +43,23 @@ def decision_answer_push(*, key: str, answer: dict[str, Any]) -> None:
         logger.warning("could not push the answer to %s", key, exc_info=True)
 
 
+class AnswerListUnavailable(Exception):
+    """The caller cannot wait on a list (no Redis cache, or Redis failed): it waits on the task's result."""
+
+
 def decision_answer_pop(*, key: str, timeout_s: float) -> dict[str, Any] | None:
-    """The waiting caller's side: the answer, or None when none came within `timeout_s` or Redis failed.
+    """The waiting caller's side: the answer, or None when none came within `timeout_s`.
 
     `timeout_s` is at most GUARD_TIMEOUT_S, which the blocking client's connections wait for."""
     client = shared_redis_blocking()
     if client is None:
-        return None
+        raise AnswerListUnavailable("no Redis cache")
     try:
         # BLPOP takes fractions of a second; 0 would mean forever.
         popped = client.blpop([key], timeout=max(timeout_s, 0.001))
-    except Exception:  # the caller falls back to the task's result and the decision row
+    except Exception as exc:
         logger.warning("could not wait for the answer on %s", key, exc_info=True)
-        return None
+        raise AnswerListUnavailable(str(exc)) from exc
     if popped is None:
         return None
     answer: dict[str, Any] = json.loads(popped[1])

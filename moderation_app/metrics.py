@@ -6,7 +6,8 @@ from prometheus_client import Counter, Histogram
 
 MODERATION_REQUESTS = Counter(
     "arbiter_moderation_requests_total",
-    "Moderation requests answered by the web process, by outcome (safe, unsafe, malformed, pending, timeout).",
+    "Moderation requests answered by the web process, by outcome"
+    " (safe, unsafe, malformed, pending, timeout, unavailable).",
     ["outcome"],
 )
 MODERATION_WAIT = Histogram(

@@ -24,14 +24,21 @@ from config.actors import request_actor
 from config.celery import app
 from config.errors import ApiError
 from config.fields import JsonBooleanField, JsonIntegerField, SlugStringField, StringField
-from moderation_app.answers import decision_answer_key, decision_answer_pop
+from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
 from moderation_app.selectors import decision_get, decision_list, decision_review_labels, decisions_get_many
-from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch, decisions_persist
+from moderation_app.services import (
+    ModerationInput,
+    decision_record,
+    decisions_defer,
+    decisions_enqueue_batch,
+    decisions_persist,
+)
 from policies_app.models import PolicyVersion
 from policies_app.selectors import policy_get_for_judging, policy_version_get
+from training_worker.presence import GuardAbsent, guard_wait_slices
 
 ROLES = ("user", "assistant", "system")
 
@@ -344,7 +351,8 @@ RESULT_POLL_INTERVAL_S = 0.01
 
 
 def wait_for_answer(decision: Decision, *, answer_to: str | None = None) -> dict[str, Any]:
-    """The answer to a synchronous call, waiting up to GUARD_TIMEOUT_S (503 with Retry-After after).
+    """The answer to a synchronous call, waiting up to GUARD_TIMEOUT_S (503 with Retry-After after,
+    or as soon as no guard worker can judge).
 
     The guard task of a call that waits returns the decision as `decision_answer` renders it, so
     the answer needs no second read of the row; with `answer_to` it also pushes it there, the
@@ -354,17 +362,34 @@ def wait_for_answer(decision: Decision, *, answer_to: str | None = None) -> dict
     deadline = time.monotonic() + settings.GUARD_TIMEOUT_S
     if decision.status == Decision.Status.PENDING:
         started = time.perf_counter()
-        answer = None
-        if answer_to is not None:
-            answer = decision_answer_pop(key=answer_to, timeout_s=deadline - time.monotonic())
-        if answer is None:
-            answer = _task_result(str(decision.id), deadline)
+        try:
+            answer = _awaited_answer(str(decision.id), answer_to=answer_to, deadline=deadline)
+        except GuardAbsent as exc:
+            raise _guard_absent_error([str(decision.id)], str(exc)) from None
         if isinstance(answer, dict):
             MODERATION_WAIT.observe(time.perf_counter() - started)
             _count_verdicts([answer["verdict"]])
             return answer
     (decision,) = wait_for_decisions([decision], deadline=deadline)
     return decision_answer(decision)
+
+
+def _awaited_answer(task_id: str, *, answer_to: str | None, deadline: float) -> Any:
+    """What the guard task answers, from its list while there is one, else from its result; None
+    by the deadline. Raises `GuardAbsent` (see `guard_wait_slices`)."""
+    for until in guard_wait_slices(deadline=deadline):
+        if answer_to is not None:
+            try:
+                answer = decision_answer_pop(key=answer_to, timeout_s=until - time.monotonic())
+            except AnswerListUnavailable:
+                answer_to = None
+            else:
+                if answer is not None:
+                    return answer
+                continue
+        if (answer := _task_result(task_id, until)) is not None:
+            return answer
+    return _task_result(task_id, deadline)  # the push can fail where the result is stored
 
 
 def _task_result(task_id: str, deadline: float) -> Any:
@@ -381,16 +406,20 @@ def wait_for_decisions(
     decisions: list[Decision], *, task_ids: list[str] | None = None, deadline: float | None = None
 ) -> list[Decision]:
     """Wait until `deadline` (default: GUARD_TIMEOUT_S from now) for the guard; 503 with Retry-After if
-    any is still pending.
+    any is still pending, or as soon as no guard worker can judge.
 
     The guard tasks are the decisions' own (task id = decision id) unless `task_ids` names them.
     """
     deadline = time.monotonic() + settings.GUARD_TIMEOUT_S if deadline is None else deadline
     started = time.perf_counter()
+    absent: str | None = None
     if any(d.status == Decision.Status.PENDING for d in decisions):
         pending_ids = [str(d.id) for d in decisions if d.status == Decision.Status.PENDING]
-        for task_id in task_ids if task_ids is not None else pending_ids:
-            _task_result(task_id, deadline)
+        try:
+            for task_id in task_ids if task_ids is not None else pending_ids:
+                _wait_for_task(task_id, deadline)
+        except GuardAbsent as exc:
+            absent = str(exc)
     asked = len(decisions)
     decisions = decisions_get_many(ids=[d.pk for d in decisions])
     MODERATION_WAIT.observe(time.perf_counter() - started)
@@ -401,22 +430,34 @@ def wait_for_decisions(
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    pending = [d for d in decisions if d.status == Decision.Status.PENDING]
+    pending = [str(d.id) for d in decisions if d.status == Decision.Status.PENDING]
+    if pending and absent is not None:
+        raise _guard_absent_error(pending, absent)
     if pending:
-        decisions_persist(decision_ids=[str(d.id) for d in pending])  # before the answer says they are kept
+        decisions_persist(decision_ids=pending)  # before the answer says they are kept
         MODERATION_REQUESTS.labels("timeout").inc()
-        first = pending[0].id
         raise ApiError(
             code="guard_timeout",
             message=(
-                f"no guard worker answered within {settings.GUARD_TIMEOUT_S:g}s; decision {first} "
+                f"no guard worker answered within {settings.GUARD_TIMEOUT_S:g}s; decision {pending[0]} "
                 "stays queued: GET /api/v1/decisions/{id}/ later"
             ),
             status_code=503,
-            headers={"Retry-After": "5", "Location": f"/api/v1/decisions/{first}/"},
+            headers={"Retry-After": "5", "Location": f"/api/v1/decisions/{pending[0]}/"},
         )
     _count_verdicts([d.verdict for d in decisions])
     return decisions
+
+
+def _wait_for_task(task_id: str, deadline: float) -> None:
+    for until in guard_wait_slices(deadline=deadline):
+        if _task_result(task_id, until) is not None:
+            return
+
+
+def _guard_absent_error(decision_ids: list[str], reason: str) -> ApiError:
+    MODERATION_REQUESTS.labels("unavailable").inc()
+    return decisions_defer(decision_ids=decision_ids, why=reason)
 
 
 def _count_verdicts(verdicts: list[str | None]) -> None:

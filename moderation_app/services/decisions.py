@@ -159,17 +159,20 @@ def _publish(send: Callable[[], object], *, decision_ids: list[str], waited_for:
     except BrokerError as exc:
         logger.error("the broker did not take the guard task for %s: %s", ", ".join(decision_ids), exc)
         if waited_for:
-            decisions_persist(decision_ids=decision_ids)
-            first = decision_ids[0]
-            raise ApiError(
-                code="guard_unavailable",
-                message=(
-                    f"the guard's queue cannot be reached; decision {first} is recorded and is judged when "
-                    "it is back: GET /api/v1/decisions/{id}/ later"
-                ),
-                status_code=503,
-                headers={"Retry-After": "30", "Location": f"/api/v1/decisions/{first}/"},
-            ) from exc
+            raise decisions_defer(decision_ids=decision_ids, why="the guard's queue cannot be reached") from exc
+
+
+def decisions_defer(*, decision_ids: list[str], why: str) -> ApiError:
+    """Make pending decisions durable and return the 503 that tells their waiting caller they are
+    kept and judged later, when the guard cannot judge them now (`why`)."""
+    decisions_persist(decision_ids=decision_ids)
+    first = decision_ids[0]
+    return ApiError(
+        code="guard_unavailable",
+        message=f"{why}; decision {first} is recorded and is judged later: GET /api/v1/decisions/{{id}}/",
+        status_code=503,
+        headers={"Retry-After": "30", "Location": f"/api/v1/decisions/{first}/"},
+    )
 
 
 def decisions_persist(*, decision_ids: list[str]) -> None:

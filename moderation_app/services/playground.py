@@ -6,12 +6,14 @@ the review queue and the training data cannot see them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult
 from django.conf import settings
 
 from config.errors import ApiError
@@ -19,6 +21,7 @@ from policies_app.models import Policy
 from policies_app.selectors import policy_version_get
 from policies_app.services import source_sha256
 from policies_app.spec import PolicySpecError, parse_policy
+from training_worker.presence import GuardAbsent, guard_wait_slices
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,18 @@ def playground_judge(
     # A run nobody waits for any more is dropped by the worker instead of judged late.
     pending = judge_playground.apply_async(args=(policy.spec, messages, target, reasoning), expires=timeout + 5)
     try:
-        judged: dict[str, Any] = pending.get(timeout=timeout, interval=0.05, propagate=False)
-    except CeleryTimeoutError as exc:
+        judged = _judged(pending, deadline=time.monotonic() + timeout)
+    except GuardAbsent as exc:
         pending.revoke()
-        raise _unavailable(f"no guard worker answered within {timeout:g}s; try again shortly") from exc
+        raise ApiError(
+            code="guard_unavailable",
+            message=f"{exc}; try again shortly",
+            status_code=503,
+            headers={"Retry-After": "30"},
+        ) from None
+    if judged is None:
+        pending.revoke()
+        raise _unavailable(f"no guard worker answered within {timeout:g}s; try again shortly")
     if pending.failed():
         raise _unavailable(f"the guard could not judge this: {pending.result}")
     return {
@@ -85,6 +96,17 @@ def playground_judge(
         "policy": {"slug": policy.slug, "version": policy.version, "sha256": policy.sha256, "draft": policy.draft},
         "latency_ms": (time.perf_counter() - started) * 1000,
     }
+
+
+def _judged(pending: AsyncResult[Any], *, deadline: float) -> dict[str, Any] | None:
+    """The run's result, or None by the deadline; `GuardAbsent` as soon as no guard worker can judge."""
+    for until in guard_wait_slices(deadline=deadline):
+        with contextlib.suppress(CeleryTimeoutError):
+            judged: dict[str, Any] = pending.get(
+                timeout=max(until - time.monotonic(), 0.01), interval=0.05, propagate=False
+            )
+            return judged
+    return None
 
 
 def _unavailable(message: str) -> ApiError:

@@ -7,7 +7,13 @@ import uuid
 import pytest
 
 from config.redis import shared_redis
-from moderation_app.answers import ANSWER_TTL_S, decision_answer_key, decision_answer_pop, decision_answer_push
+from moderation_app.answers import (
+    ANSWER_TTL_S,
+    AnswerListUnavailable,
+    decision_answer_key,
+    decision_answer_pop,
+    decision_answer_push,
+)
 from moderation_app.tests.factories import judged_decision
 from training_worker.tasks.guard import moderate_decision
 
@@ -49,7 +55,8 @@ def test_a_wait_longer_than_a_redis_reply_usually_takes_still_gets_its_answer(ca
 @pytest.mark.usefixtures("file_cache")
 def test_a_one_machine_install_has_no_list_to_answer_on() -> None:
     assert decision_answer_key(decision_id=uuid.uuid4()) is None
-    assert decision_answer_pop(key="arbiter:answer:x", timeout_s=5.0) is None  # at once: nobody could answer
+    with pytest.raises(AnswerListUnavailable):  # at once: nobody could answer
+        decision_answer_pop(key="arbiter:answer:x", timeout_s=5.0)
 
 
 @pytest.mark.django_db

@@ -167,6 +167,46 @@ def test_no_worker_means_503_with_retry_after_and_the_request_is_kept(service: A
     assert response["Location"] == f"/api/v1/decisions/{decision.id}/"
 
 
+@override_settings(GUARD_TIMEOUT_S=60)
+def test_a_call_no_guard_worker_can_take_gets_503_at_once_and_the_request_is_kept(service: APIClient) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        response = service.post("/api/v1/moderate", {"input": "hello"}, format="json")
+    assert response.status_code == 503  # after a second, not 60
+    error = response.json()["error"]
+    assert error["code"] == "guard_unavailable"
+    assert error["message"].startswith("no guard worker is running")
+    assert response["Retry-After"] == "30"
+    decision = Decision.objects.get()
+    assert decision.status == "pending"  # judged once a worker is back
+    assert response["Location"] == f"/api/v1/decisions/{decision.id}/"
+    assert any(q["sql"].startswith('UPDATE "moderation_app_decision" SET "status"') for q in queries)  # made durable
+
+
+@override_settings(GUARD_TIMEOUT_S=60)
+def test_a_call_hears_why_the_guard_worker_cannot_judge(service: APIClient) -> None:
+    from training_worker.presence import guard_presence_report
+
+    # The report a worker whose model cannot load makes (training_worker/tests/test_presence.py).
+    guard_presence_report(status={"loaded_model": None, "loading_model": None, "load_error": "cannot load model m"})
+    items = [{"input": "one"}, {"input": "two"}]
+    response = service.post("/api/v1/moderate/batch", {"items": items}, format="json")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "guard_unavailable"
+    assert response.json()["error"]["message"].startswith("the guard worker cannot judge (cannot load model m)")
+    assert Decision.objects.filter(status="pending").count() == 2
+
+
+@override_settings(GUARD_TIMEOUT_S=2)
+def test_a_call_waits_its_whole_timeout_while_a_guard_worker_says_it_can_judge(service: APIClient) -> None:
+    from training_worker.presence import guard_presence_report
+
+    # A worker's report, without the worker: it never takes the task.
+    guard_presence_report(status={"loaded_model": "m", "loading_model": None, "load_error": None})
+    response = service.post("/api/v1/moderate", {"input": "hello"}, format="json")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "guard_timeout"
+
+
 @pytest.mark.parametrize(
     ("payload", "status", "field"),
     [

@@ -154,3 +154,13 @@ def test_it_answers_503_with_retry_after_when_no_guard_worker_answers(editor: AP
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.json()["error"]["code"] == "guard_timeout"
+
+
+@override_settings(GUARD_TIMEOUT_S=60)
+def test_it_answers_503_at_once_when_no_guard_worker_can_judge(editor: APIClient, policy: Policy) -> None:
+    response = editor.post("/api/v1/playground/", {"policy": policy.slug, "input": "x"}, format="json")
+    assert response.status_code == 503  # after a second, not 60
+    assert response.headers["Retry-After"] == "30"
+    error = response.json()["error"]
+    assert error["code"] == "guard_unavailable"
+    assert error["message"].startswith("no guard worker is running")

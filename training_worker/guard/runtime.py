@@ -141,8 +141,11 @@ class GuardRuntime:
             active = model_version_active()
             self._checked_at = now
             if active is None:
-                raise GuardUnavailable("no active guard model: run `manage.py guard install-default`")
+                # Kept as the load error too, so the worker's presence says why it cannot judge.
+                self.load_error = "no active guard model: run `manage.py guard install-default`"
+                raise GuardUnavailable(self.load_error)
             if self._loaded is not None and self._loaded.model.pk == active.pk:
+                self.load_error = None  # active again after a while with none
                 return self._loaded
             self._loading = active.name
             try:

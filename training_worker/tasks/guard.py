@@ -28,6 +28,7 @@ from training_worker.guard.engine import unjudged
 from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime, shutdown_runtime
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest, GuardResult
+from training_worker.presence import PresenceReporter
 from training_worker.selectors import model_version_active
 
 GUARD_TASK_PREFIX = "training_worker.tasks.guard."
@@ -36,6 +37,7 @@ KEEPER_RETRY_S = 30.0
 SHUTDOWN_WAIT_S = 30.0
 KEEPER_STOP = threading.Event()  # set as the worker shuts down
 KEEPERS: list[threading.Thread] = []
+REPORTERS: list[PresenceReporter] = []
 POLICY_TEST_TIMEOUT_S = 600
 BACKTEST_TIMEOUT_S = 3600
 logger = logging.getLogger(__name__)
@@ -60,6 +62,14 @@ def preload_guard_model(sender: Any = None, **kwargs: Any) -> None:
     keeper.start()
 
 
+@worker_ready.connect
+def report_guard_presence(sender: Any = None, **kwargs: Any) -> None:
+    """A guard worker says while it runs whether it can judge, so a synchronous call made while none
+    can gets its 503 at once instead of after GUARD_TIMEOUT_S (training_worker/presence.py)."""
+    if _consumes_guard_queue(sender):
+        REPORTERS.append(PresenceReporter().start())
+
+
 @worker_shutdown.connect
 def release_guard_model(sender: Any = None, **kwargs: Any) -> None:
     """Stop the guard's engine as the worker stops, however it stops. vLLM's engine runs in a child
@@ -67,6 +77,8 @@ def release_guard_model(sender: Any = None, **kwargs: Any) -> None:
     After an unrecoverable broker error (Redis restarted while a task was unacknowledged) the worker
     stopped consuming and hung for ever, alive to its supervisor and serving nothing. The keeper
     stops first, or it would load the model again."""
+    while REPORTERS:
+        REPORTERS.pop().stop()
     KEEPER_STOP.set()
     for keeper in KEEPERS:
         keeper.join(SHUTDOWN_WAIT_S)  # a load it has begun ends first, and is then released

@@ -408,7 +408,7 @@ def stack_info(args: Arguments) -> dict[str, Any]:
         "result_backend": str(settings.CELERY_RESULT_BACKEND).split(":", 1)[0],
         "guard_max_batch": settings.GUARD_MAX_BATCH,
         "guard_max_wait_ms": settings.GUARD_MAX_WAIT_MS,
-        # DEBUG (the default outside production) records every query the web and workers make.
+        # DEBUG records every query the web and workers make (read here from this process's settings).
         "debug": settings.DEBUG,
     }
     try:

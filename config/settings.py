@@ -50,7 +50,11 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for, `make run` included: an unhandled error then answers the API's JSON 500, not
+# a page with the traceback and the settings for whoever can reach the port.
+DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ConfigError("DEBUG must be off when DJANGO_ENV=production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS is required when DJANGO_ENV=production (comma-separated host names)")

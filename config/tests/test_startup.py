@@ -25,6 +25,7 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ({"DJANGO_ENV": "production", "ALLOWED_HOSTS": "x.test"}, "SECRET_KEY (or SECRET_KEY_FILE) is required"),
         ({"DJANGO_ENV": "staging"}, "DJANGO_ENV='staging' must be one of"),
         ({"DEBUG": "perhaps"}, "DEBUG='perhaps' is not a boolean"),
+        ({"DJANGO_ENV": "production", "SECRET_KEY": "k" * 40, "DEBUG": "true"}, "DEBUG must be off"),
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL must be postgres:// or sqlite://"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL must be"),
     ],
@@ -44,6 +45,16 @@ def test_the_worker_entry_point_refuses_too(tmp_path: Path) -> None:
     assert (
         result.stderr.strip()
         == "configuration error: DEBUG='perhaps' is not a boolean (use true/false, 1/0, yes/no, on/off)"
+    )
+
+
+def test_debug_is_off_unless_asked_for(tmp_path: Path) -> None:
+    # `make run` sets neither: an unhandled error answers the API's JSON 500, not Django's debug page.
+    show = "from django.conf import settings; print(settings.DEBUG)"
+    assert _run(["manage.py", "shell", "-v", "0", "-c", show], VAR_DIR=str(tmp_path)).stdout.strip() == "False"
+    assert (
+        _run(["manage.py", "shell", "-v", "0", "-c", show], VAR_DIR=str(tmp_path), DEBUG="true").stdout.strip()
+        == "True"
     )
 
 

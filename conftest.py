@@ -63,9 +63,9 @@ def guard_worker(transactional_db: Any) -> Iterator[Any]:
     from config.celery import app
     from training_worker.presence import PresenceReporter
 
-    # It also takes the default queue, where webhook deliveries go.
+    # Both guard queues, and the default queue, where webhook deliveries go.
     with start_worker(
-        app, queues=["guard", "default"], pool="threads", concurrency=2, perform_ping_check=False
+        app, queues=["guard", "guard-bulk", "default"], pool="threads", concurrency=2, perform_ping_check=False
     ) as worker:
         # What a guard worker starts on worker_ready and stops on worker_shutdown; this one sends neither.
         reporter = PresenceReporter().start()

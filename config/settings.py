@@ -217,7 +217,12 @@ if EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT = "config.embedded_broker:Transport"
 else:
     # A task taken by a worker that died (acks_late) goes back to the queue after this long.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_S", 3600, minimum=1)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_S", 3600, minimum=1),
+        # Redis: a worker takes from its queues in the order it lists them (`-Q guard,guard-bulk`),
+        # not in turn, so a waiting caller's task goes first. Other brokers ignore it.
+        "queue_order_strategy": "priority",
+    }
 
 
 def _result_backend() -> str:
@@ -236,8 +241,14 @@ def _result_backend() -> str:
 CELERY_RESULT_BACKEND = _result_backend()
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# The guard worker consumes two queues: `guard` for work someone waits on (synchronous calls, the
+# playground, policy tests, readiness pings) and `guard-bulk` for work nobody waits on (async calls
+# and batches, recovered decisions, backtests), so a backlog of the second never holds up the first.
+GUARD_QUEUE = "guard"
+GUARD_BULK_QUEUE = "guard-bulk"
 CELERY_TASK_ROUTES = {
-    "training_worker.tasks.guard.*": {"queue": "guard"},
+    "training_worker.tasks.guard.run_backtest": {"queue": GUARD_BULK_QUEUE},
+    "training_worker.tasks.guard.*": {"queue": GUARD_QUEUE},
     # The scheduled check is a quick query: it must not wait behind a training run on the train queue.
     "training_worker.tasks.train.train_on_new_reviews": {"queue": "default"},
     "training_worker.tasks.train.*": {"queue": "train"},

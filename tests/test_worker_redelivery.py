@@ -30,7 +30,7 @@ def _start_worker(name: str, lines: list[str]) -> subprocess.Popen[str]:
         GUARD_MAX_CONTENT_TOKENS="2048",
         MODEL_STORE=str(settings.MODEL_STORE),
     )
-    return start_worker(name=name, queue="guard", pool="threads", env=env, lines=lines)
+    return start_worker(name=name, queue="guard,guard-bulk", pool="threads", env=env, lines=lines)
 
 
 def test_a_decision_survives_its_worker_being_killed(active_tiny_model: Any) -> None:

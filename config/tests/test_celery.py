@@ -33,7 +33,7 @@ def _ping() -> None:
 @pytest.fixture
 def guard_process() -> Iterator[list[str]]:
     env = worker_env(GUARD_PRELOAD="false", GUARD_BACKEND="transformers", MODEL_STORE=str(settings.MODEL_STORE))
-    with running_worker(name="connections", queue="guard", pool="threads", env=env) as lines:
+    with running_worker(name="connections", queue="guard,guard-bulk", pool="threads", env=env) as lines:
         yield lines
 
 

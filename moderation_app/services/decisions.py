@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -28,7 +29,6 @@ from training_worker.guard import TEMPLATE_VERSION
 from training_worker.guard.types import GuardResult
 from training_worker.models import ModelVersion
 
-GUARD_QUEUE = "guard"
 logger = logging.getLogger(__name__)
 
 
@@ -141,12 +141,18 @@ def _enqueue_decision(decision: Decision, *, answer: bool, snapshot: bool = True
             args=(str(decision.pk),),
             kwargs={**kwargs, "snapshot": written},
             task_id=str(decision.pk),
+            queue=guard_queue(waited_for=answer),
             # What monitoring shows of the message (Celery writes it into the headers): the content stays out.
             kwargsrepr=repr({**kwargs, "snapshot": f"<{len(written)} characters>" if written else None}),
         ),
         decision_ids=[str(decision.pk)],
         waited_for=answer,
     )
+
+
+def guard_queue(*, waited_for: bool) -> str:
+    """The guard queue for a task: its own for one a caller waits on, so a bulk backlog never delays it."""
+    return settings.GUARD_QUEUE if waited_for else settings.GUARD_BULK_QUEUE
 
 
 def _publish(send: Callable[[], object], *, decision_ids: list[str], waited_for: bool) -> None:
@@ -198,7 +204,7 @@ def decisions_enqueue_batch(*, decisions: list[Decision], waited_for: bool = Fal
     if ids:
 
         def send() -> None:
-            moderate_batch.apply_async(args=(ids,), task_id=task_id)
+            moderate_batch.apply_async(args=(ids,), task_id=task_id, queue=guard_queue(waited_for=waited_for))
 
         transaction.on_commit(lambda: _publish(send, decision_ids=ids, waited_for=waited_for))
     return task_id
@@ -209,11 +215,12 @@ def decisions_recover_lost(*, older_than: timedelta, limit: int = 500) -> list[s
 
     A task is lost when the broker never took it (it was down when the decision was recorded) or
     dropped it (a Redis restarted without persistence). A decision still pending after `older_than`
-    while the guard queue holds no message is taken for such a one. While the queue holds a
-    backlog, its message is most likely still in it, and nothing is queued. The new message carries
-    no snapshot, so the worker reads the row, and a decision completed in the meantime is skipped.
+    while the guard queues hold no message is taken for such a one. While they hold a backlog, its
+    message is most likely still in it, and nothing is queued. The new message goes to the bulk queue
+    and carries no snapshot, so the worker reads the row, and a decision completed in the meantime is
+    skipped.
     """
-    if queue_depth(queue=GUARD_QUEUE) > 0:
+    if any(queue_depth(queue=queue) > 0 for queue in (settings.GUARD_QUEUE, settings.GUARD_BULK_QUEUE)):
         return []
     cutoff = timezone.now() - older_than
     lost = list(

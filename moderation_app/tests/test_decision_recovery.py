@@ -52,7 +52,8 @@ def empty_guard_queue() -> Iterator[None]:
 def _purge_guard_queue() -> None:
     with app.connection_for_write() as connection:
         channel: Any = connection.default_channel  # kombu's type stubs leave out queue_purge
-        channel.queue_purge("guard")
+        for queue in ("guard", "guard-bulk"):
+            channel.queue_purge(queue)
 
 
 @contextmanager
@@ -116,7 +117,7 @@ def test_a_decision_whose_task_was_lost_is_queued_again_and_judged(
 def test_a_recently_recorded_decision_is_left_alone(policy: Policy, empty_guard_queue: None) -> None:
     decision = _lost_decision(policy, "still on its way", age=timedelta(seconds=5))
     assert decisions_recover_lost(older_than=timedelta(minutes=2)) == []
-    assert queue_depth(queue="guard") == 0
+    assert queue_depth(queue="guard") == queue_depth(queue="guard-bulk") == 0
     decision.refresh_from_db()
     assert decision.status == Decision.Status.PENDING
 
@@ -129,9 +130,9 @@ def test_nothing_is_queued_again_while_the_guard_queue_has_a_backlog(policy: Pol
         policy_version=policy.published_version,  # type: ignore[arg-type]
         request=ModerationInput(messages=[{"role": "user", "content": "hi"}], target="prompt", reasoning="none"),
     )
-    assert queue_depth(queue="guard") == 1
+    assert queue_depth(queue="guard-bulk") == 1  # nobody waits for it
     assert decisions_recover_lost(older_than=timedelta(minutes=2)) == []
-    assert queue_depth(queue="guard") == 1
+    assert queue_depth(queue="guard-bulk") == 1
     waiting.refresh_from_db()
     assert waiting.status == Decision.Status.PENDING
 

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 def _consumes_guard_queue(consumer: Any) -> bool:
     try:
-        return "guard" in consumer.app.amqp.queues.consume_from
+        return settings.GUARD_QUEUE in consumer.app.amqp.queues.consume_from
     except AttributeError:
         return False
 

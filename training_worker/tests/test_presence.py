@@ -115,5 +115,5 @@ def test_the_reporter_reports_until_it_is_stopped() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_real_guard_worker_reports_while_it_runs(settings: Any) -> None:
     env = worker_env(GUARD_PRELOAD="false", GUARD_BACKEND="transformers", MODEL_STORE=str(settings.MODEL_STORE))
-    with running_worker(name="present", queue="guard", pool="threads", env=env):
+    with running_worker(name="present", queue="guard,guard-bulk", pool="threads", env=env):
         wait_for(lambda: guard_absence() is None, 10, "the worker's report")

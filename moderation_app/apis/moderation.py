@@ -360,17 +360,19 @@ def wait_for_answer(decision: Decision, *, answer_to: str | None = None) -> dict
     call did not wait, a timeout, a failed task) reads the row back.
     """
     deadline = time.monotonic() + settings.GUARD_TIMEOUT_S
+    absent: str | None = None
     if decision.status == Decision.Status.PENDING:
         started = time.perf_counter()
         try:
             answer = _awaited_answer(str(decision.id), answer_to=answer_to, deadline=deadline)
         except GuardAbsent as exc:
-            raise _guard_absent_error([str(decision.id)], str(exc)) from None
-        if isinstance(answer, dict):
-            MODERATION_WAIT.observe(time.perf_counter() - started)
-            _count_verdicts([answer["verdict"]])
-            return answer
-    (decision,) = wait_for_decisions([decision], deadline=deadline)
+            absent = str(exc)  # the row says whether it was judged after all
+        else:
+            if isinstance(answer, dict):
+                MODERATION_WAIT.observe(time.perf_counter() - started)
+                _count_verdicts([answer["verdict"]])
+                return answer
+    (decision,) = wait_for_decisions([decision], deadline=deadline, absent=absent)
     return decision_answer(decision)
 
 
@@ -403,17 +405,20 @@ def _task_result(task_id: str, deadline: float) -> Any:
 
 
 def wait_for_decisions(
-    decisions: list[Decision], *, task_ids: list[str] | None = None, deadline: float | None = None
+    decisions: list[Decision],
+    *,
+    task_ids: list[str] | None = None,
+    deadline: float | None = None,
+    absent: str | None = None,
 ) -> list[Decision]:
     """Wait until `deadline` (default: GUARD_TIMEOUT_S from now) for the guard; 503 with Retry-After if
-    any is still pending, or as soon as no guard worker can judge.
+    any is still pending, or as soon as no guard worker can judge (`absent`: known already to be so).
 
     The guard tasks are the decisions' own (task id = decision id) unless `task_ids` names them.
     """
     deadline = time.monotonic() + settings.GUARD_TIMEOUT_S if deadline is None else deadline
     started = time.perf_counter()
-    absent: str | None = None
-    if any(d.status == Decision.Status.PENDING for d in decisions):
+    if absent is None and any(d.status == Decision.Status.PENDING for d in decisions):
         pending_ids = [str(d.id) for d in decisions if d.status == Decision.Status.PENDING]
         try:
             for task_id in task_ids if task_ids is not None else pending_ids:

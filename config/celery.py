@@ -6,6 +6,7 @@ Run it as `celery -A config.celery ...`. Tasks import `app` from here rather tha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
@@ -35,11 +36,26 @@ def retire_old_connections(task: Any = None, **kwargs: Any) -> None:
 
 def queue_depth(*, queue: str) -> int:
     """Messages waiting on `queue` (taken ones that are not yet acknowledged are not counted)."""
+    return queue_depths(queues=(queue,))[queue]
+
+
+def queue_depths(*, queues: Sequence[str]) -> dict[str, int]:
+    """`queue_depth` of each of `queues`, over one connection."""
     from kombu.exceptions import ChannelError
 
+    depths: dict[str, int] = {}
     with app.connection_for_read() as connection:
         channel: Any = connection.default_channel  # kombu's type stubs leave out queue_declare
-        try:
-            return int(channel.queue_declare(queue=queue, passive=True).message_count)
-        except ChannelError:  # the Redis transport has no key for an empty queue: it holds nothing
-            return 0
+        for queue in queues:
+            try:
+                depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
+            except ChannelError:  # the Redis transport has no key for an empty queue: it holds nothing
+                depths[queue] = 0
+    return depths
+
+
+def guard_queue_depths() -> dict[str, int]:
+    """What waits on the guard's two queues: work someone waits for, and bulk work."""
+    from django.conf import settings
+
+    return queue_depths(queues=(settings.GUARD_QUEUE, settings.GUARD_BULK_QUEUE))

@@ -44,11 +44,14 @@ def celery_app() -> Celery:
 
 
 def check_broker() -> Check:
+    from config.celery import guard_queue_depths
+
     def run() -> dict[str, Any]:
         with celery_app().connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
             conn.default_channel  # noqa: B018 - opening a channel is what really talks to the broker
-            return {"transport": conn.transport_cls}
+            # A backlog shows here: one of bulk work (async calls, a backfill) is no reason to be unready.
+            return {"transport": conn.transport_cls, "queued": guard_queue_depths()}
 
     return _timed(run)
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from config.actors import Actor
-from config.celery import queue_depth
+from config.celery import guard_queue_depths
 from config.db import insert_unflushed, update_then_insert
 from config.errors import ApiError
 from moderation_app.answers import decision_answer_key
@@ -220,7 +220,7 @@ def decisions_recover_lost(*, older_than: timedelta, limit: int = 500) -> list[s
     and carries no snapshot, so the worker reads the row, and a decision completed in the meantime is
     skipped.
     """
-    if any(queue_depth(queue=queue) > 0 for queue in (settings.GUARD_QUEUE, settings.GUARD_BULK_QUEUE)):
+    if any(guard_queue_depths().values()):
         return []
     cutoff = timezone.now() - older_than
     lost = list(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from celery.result import AsyncResult
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from config.celery import app, queue_depth
@@ -56,6 +56,17 @@ def test_a_call_that_waits_takes_the_guard_queue_and_one_that_does_not_the_bulk_
     assert service.post("/api/v1/moderate", {"input": "d"}, format="json").status_code == 503  # no worker
     assert service.post("/api/v1/moderate/batch", {"items": [{"input": "e"}]}, format="json").status_code == 503
     assert [queue_depth(queue=q) for q in QUEUES] == [2, 2]
+
+
+def test_readiness_and_metrics_show_the_backlog_of_each_queue(service: APIClient) -> None:
+    for text in ("a", "b"):
+        service.post("/api/v1/moderate", {"input": text, "async": True}, format="json")
+    metrics = Client().get("/metrics").content.decode()
+    assert 'arbiter_guard_queue_messages{queue="guard-bulk"} 2.0' in metrics
+    assert 'arbiter_guard_queue_messages{queue="guard"} 0.0' in metrics
+    # Read before the readiness check queues its own ping (no worker takes it here).
+    ready = Client().get("/readyz").json()
+    assert ready["checks"]["broker"]["queued"] == {"guard": 0, "guard-bulk": 2}
 
 
 @pytest.mark.slow

@@ -59,6 +59,7 @@ def check_broker() -> Check:
 def check_guard_worker(timeout_s: float) -> Check:
     from celery.exceptions import TimeoutError as CeleryTimeout
 
+    from training_worker.presence import PRESENCE_TTL_S, guard_ready_host
     from training_worker.tasks.guard import ping
 
     def run() -> dict[str, Any]:
@@ -67,6 +68,16 @@ def check_guard_worker(timeout_s: float) -> Check:
         try:
             answer: dict[str, Any] = result.get(timeout=timeout_s, interval=0.05)
         except CeleryTimeout:
+            # Every task thread may be busy with long work (a backlog of `full` calls): a worker that
+            # said lately that its model is loaded is ready, only busy.
+            if (host := guard_ready_host()) is not None:
+                return {
+                    "worker": {
+                        "hostname": host,
+                        "busy": f"no task thread was free to answer a ping within "
+                        f"{timeout_s:g}s; the worker said {PRESENCE_TTL_S:g}s ago or less that its model is loaded",
+                    }
+                }
             raise TimeoutError(f"no guard worker answered a ping within {timeout_s}s") from None
         finally:
             result.forget()

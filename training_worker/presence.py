@@ -30,6 +30,7 @@ PRESENCE_TTL_S = 10.0
 PRESENCE_FIRST_CHECK_S = 1.0
 PRESENCE_RECHECK_S = 3.0
 SERVING = "guard:presence:serving"
+READY = "guard:presence:ready"  # also serving, with its model loaded: for readiness (config/health.py)
 FAILING = "guard:presence:failing"
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,10 @@ def guard_presence_report(*, status: dict[str, Any]) -> None:
     problem = guard_presence_problem(status=status)
     try:
         if problem is None:
-            cache.set(SERVING, socket.gethostname(), timeout=PRESENCE_TTL_S)
+            said = {SERVING: socket.gethostname()}
+            if status.get("loaded_model") and not status.get("loading_model"):
+                said[READY] = socket.gethostname()
+            cache.set_many(said, timeout=PRESENCE_TTL_S)
         else:
             cache.set(FAILING, problem, timeout=PRESENCE_TTL_S)
     except Exception as exc:  # noqa: BLE001 - callers then wait as long as they would without presence
@@ -72,6 +76,15 @@ def guard_absence() -> str | None:
     if FAILING in said:
         return f"the guard worker cannot judge ({said[FAILING]})"
     return f"no guard worker is running (none was seen in the last {PRESENCE_TTL_S:g}s)"
+
+
+def guard_ready_host() -> str | None:
+    """The host of a guard worker that said within PRESENCE_TTL_S that its model is loaded, if any."""
+    try:
+        host = cache.get(READY)
+    except Exception:  # noqa: BLE001 - unknown: the caller relies on its own check
+        return None
+    return str(host) if host is not None else None
 
 
 class GuardAbsent(Exception):

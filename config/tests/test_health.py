@@ -27,6 +27,29 @@ def test_readyz_names_the_guard_check_when_no_worker_answers(client: Client) -> 
     assert "no guard worker answered a ping within 0.5s" in body["checks"]["guard_worker"]["error"]
 
 
+@pytest.mark.django_db
+@override_settings(READYZ_GUARD_TIMEOUT_S=0.5)
+def test_readyz_counts_a_guard_worker_too_busy_to_answer_as_ready_when_its_model_is_loaded(client: Client) -> None:
+    from training_worker.presence import guard_presence_report
+
+    # What a worker whose every task thread is busy reports; nothing takes the ping here.
+    guard_presence_report(status={"loaded_model": "m", "loading_model": None, "load_error": None})
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.json()
+    assert "no task thread was free to answer a ping" in response.json()["checks"]["guard_worker"]["worker"]["busy"]
+
+
+@pytest.mark.django_db
+@override_settings(READYZ_GUARD_TIMEOUT_S=0.5)
+def test_readyz_does_not_count_a_busy_guard_worker_that_is_still_loading(client: Client) -> None:
+    from training_worker.presence import guard_presence_report
+
+    guard_presence_report(status={"loaded_model": None, "loading_model": "m", "load_error": None})
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "no guard worker answered a ping" in response.json()["checks"]["guard_worker"]["error"]
+
+
 def test_readyz_is_ready_once_a_guard_worker_answers(client: Client, guard_worker: Any, active_tiny_model: Any) -> None:
     from training_worker.guard.runtime import get_runtime
 

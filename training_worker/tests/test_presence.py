@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from training_worker.presence import (
     PresenceReporter,
     guard_absence,
     guard_presence_report,
+    guard_ready_host,
     guard_wait_slices,
 )
 from training_worker.services import model_version_activate, model_version_register
@@ -44,6 +46,12 @@ def test_one_worker_that_can_judge_outweighs_one_that_cannot() -> None:
 def test_a_worker_loading_its_model_can_judge_soon() -> None:
     guard_presence_report(status={"loaded_model": None, "loading_model": "m", "load_error": "m stopped; loading it"})
     assert guard_absence() is None
+    assert guard_ready_host() is None  # not ready: readiness waits for the load
+
+
+def test_a_worker_with_its_model_loaded_is_ready() -> None:
+    guard_presence_report(status=READY)
+    assert guard_ready_host() == socket.gethostname()
 
 
 @pytest.mark.django_db

@@ -10,7 +10,9 @@ recorded and is judged once a worker is back).
 
 One entry says "a worker can judge" and is kept alive by every worker that can, so one failing
 worker among several never hides the others. A worker that stops removes nothing: the others would
-have to say it again first, and the entry expires on its own within PRESENCE_TTL_S.
+have to say it again first, and the entry expires on its own within PRESENCE_TTL_S. A second entry
+says "a worker has its model loaded": `/readyz` reads it when no task thread is free to answer its
+ping in time (config/health.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kombu import Connection
+from kombu import Connection, Consumer
+from kombu.message import Message
 
 from config.embedded_broker import PARTIAL_SUFFIX
 
@@ -47,3 +48,25 @@ def test_messages_arrive_whole_and_in_order_with_no_partial_file_left(tmp_path: 
     assert [m.payload["index"] for m in received] == list(range(20))
     assert all(m.payload["text"] == body for m in received)
     assert not list(tmp_path.glob("*" + PARTIAL_SUFFIX))
+
+
+def test_a_consumer_empties_its_first_queue_before_it_takes_from_the_next(tmp_path: Path) -> None:
+    # As the guard worker's `-Q guard,guard-bulk`: kombu's own virtual transports take them in turn.
+    with connection(tmp_path) as conn:
+        waited, bulk = conn.SimpleQueue("waited"), conn.SimpleQueue("bulk")
+        for index in range(4):
+            bulk.put({"queue": "bulk", "index": index})
+        for index in range(3):
+            waited.put({"queue": "waited", "index": index})
+        taken: list[str] = []
+
+        def take(body: dict[str, object], message: Message) -> None:
+            taken.append(str(body["queue"]))
+            message.ack()
+
+        with Consumer(conn, queues=[waited.queue, bulk.queue], callbacks=[take], accept=["json"]):
+            while len(taken) < 7:
+                conn.drain_events(timeout=5)
+        waited.close()
+        bulk.close()
+    assert taken == ["waited"] * 3 + ["bulk"] * 4

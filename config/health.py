@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -80,7 +81,10 @@ def check_guard_worker(timeout_s: float) -> Check:
                 }
             raise TimeoutError(f"no guard worker answered a ping within {timeout_s}s") from None
         finally:
-            result.forget()
+            # The file result backend of a one-machine install cannot forget a result it never got;
+            # its FileNotFoundError hid the check's own outcome.
+            with contextlib.suppress(Exception):
+                result.forget()
         if not answer.get("active_model"):
             raise RuntimeError("a guard worker answered, but no model is active (manage.py guard install-default)")
         if answer.get("load_error"):

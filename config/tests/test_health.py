@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +157,20 @@ def test_readyz_is_not_ready_while_the_worker_is_still_loading_its_model(
         release.set()
         loader.join()
     assert client.get("/readyz").status_code == 200
+
+
+def test_the_guard_check_of_a_one_machine_install_says_why_it_failed(tmp_path: Path) -> None:
+    # SQLite, the embedded broker and the file result backend, as `make run` without any *_URL.
+    dropped = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CACHE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("DJANGO_")}
+    show = "from config.health import check_guard_worker; print(check_guard_worker(0.3)['error'])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", show],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Before, the file backend's forget() of a result it never got raised FileNotFoundError instead.
+    assert result.stdout.strip() == "TimeoutError: no guard worker answered a ping within 0.3s", result.stderr

@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
+from kombu import Connection
 
 from config.startup import load_settings_or_exit
 
@@ -39,23 +40,25 @@ def queue_depth(*, queue: str) -> int:
     return queue_depths(queues=(queue,))[queue]
 
 
-def queue_depths(*, queues: Sequence[str]) -> dict[str, int]:
-    """`queue_depth` of each of `queues`, over one connection."""
+def queue_depths(*, queues: Sequence[str], connection: Connection | None = None) -> dict[str, int]:
+    """`queue_depth` of each of `queues`, over `connection` (one of its own when None)."""
+    if connection is None:
+        with app.connection_for_read() as own:
+            return queue_depths(queues=queues, connection=own)
     from kombu.exceptions import ChannelError
 
+    channel: Any = connection.default_channel  # kombu's type stubs leave out queue_declare
     depths: dict[str, int] = {}
-    with app.connection_for_read() as connection:
-        channel: Any = connection.default_channel  # kombu's type stubs leave out queue_declare
-        for queue in queues:
-            try:
-                depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
-            except ChannelError:  # the Redis transport has no key for an empty queue: it holds nothing
-                depths[queue] = 0
+    for queue in queues:
+        try:
+            depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except ChannelError:  # the Redis transport has no key for an empty queue: it holds nothing
+            depths[queue] = 0
     return depths
 
 
-def guard_queue_depths() -> dict[str, int]:
+def guard_queue_depths(*, connection: Connection | None = None) -> dict[str, int]:
     """What waits on the guard's two queues: work someone waits for, and bulk work."""
     from django.conf import settings
 
-    return queue_depths(queues=(settings.GUARD_QUEUE, settings.GUARD_BULK_QUEUE))
+    return queue_depths(queues=(settings.GUARD_QUEUE, settings.GUARD_BULK_QUEUE), connection=connection)

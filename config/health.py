@@ -52,7 +52,7 @@ def check_broker() -> Check:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
             conn.default_channel  # noqa: B018 - opening a channel is what really talks to the broker
             # A backlog shows here: one of bulk work (async calls, a backfill) is no reason to be unready.
-            return {"transport": conn.transport_cls, "queued": guard_queue_depths()}
+            return {"transport": conn.transport_cls, "queued": guard_queue_depths(connection=conn)}
 
     return _timed(run)
 

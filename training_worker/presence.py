@@ -57,9 +57,10 @@ def guard_presence_report(*, status: dict[str, Any]) -> None:
     problem = guard_presence_problem(status=status)
     try:
         if problem is None:
-            said = {SERVING: socket.gethostname()}
+            host = socket.gethostname()
+            said = {SERVING: host}
             if status.get("loaded_model") and not status.get("loading_model"):
-                said[READY] = socket.gethostname()
+                said[READY] = host
             cache.set_many(said, timeout=PRESENCE_TTL_S)
         else:
             cache.set(FAILING, problem, timeout=PRESENCE_TTL_S)

@@ -54,26 +54,27 @@ def test_a_worker_with_its_model_loaded_is_ready() -> None:
     assert guard_ready_host() == socket.gethostname()
 
 
-@pytest.mark.django_db
-def test_the_runtime_reports_a_model_it_cannot_load(tmp_path: Path) -> None:
-    broken = model_version_register(name="broken", base="nothing", path=str(tmp_path))
-    model_version_activate(model_version=broken)
+def _absence_after_a_failed_load() -> str | None:
+    """What callers hear once the runtime's load has failed and the worker has reported it."""
     runtime = get_runtime()
     with pytest.raises(GuardUnavailable):
         runtime.current()
     guard_presence_report(status=runtime.status())
-    absence = guard_absence()
+    return guard_absence()
+
+
+@pytest.mark.django_db
+def test_the_runtime_reports_a_model_it_cannot_load(tmp_path: Path) -> None:
+    broken = model_version_register(name="broken", base="nothing", path=str(tmp_path))
+    model_version_activate(model_version=broken)
+    absence = _absence_after_a_failed_load()
     assert absence is not None
     assert "cannot load model broken" in absence
 
 
 @pytest.mark.django_db
 def test_the_runtime_reports_that_no_model_is_active() -> None:
-    runtime = get_runtime()
-    with pytest.raises(GuardUnavailable):
-        runtime.current()
-    guard_presence_report(status=runtime.status())
-    absence = guard_absence()
+    absence = _absence_after_a_failed_load()
     assert absence is not None
     assert "no active guard model" in absence
 

@@ -301,6 +301,8 @@ TRAIN_QUEUED_TIMEOUT_S = env_int("TRAIN_QUEUED_TIMEOUT_S", 6 * 3600, minimum=60)
 API_KEY_DEFAULT_RATE_PER_MINUTE = env_int("API_KEY_DEFAULT_RATE_PER_MINUTE", 600, minimum=1)
 # How long the shared cache may hold a key as authentication reads it (moderation_app/keycache.py).
 API_KEY_CACHE_S = env_int("API_KEY_CACHE_S", 10, minimum=0)
+# The decisions list counts the rows its filters match up to this many, then says "at least" (config/pagination.py).
+DECISION_LIST_COUNT_CAP = env_int("DECISION_LIST_COUNT_CAP", 10_000, minimum=1)
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -104,6 +104,12 @@ def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
 ANSWER_DEFERRED = ("messages", "raw_output", "policy_version__source", "policy_version__spec")
 
 
+def decision_summaries(*, api_key: ApiKey | None, filters: dict[str, Any]) -> QuerySet[Decision]:
+    """The decisions `decision_list` gives, with what a row of the list shows (its review item too, in
+    the same query) and without the conversation, the raw output or the policy's text."""
+    return decision_list(api_key=api_key, filters=filters).select_related("review_item").defer(*ANSWER_DEFERRED)
+
+
 def decisions_get_many(*, ids: list[Any]) -> list[Decision]:
     """The decisions with these ids that exist, in that order, with everything their API answer shows (one query)."""
     decisions = (

@@ -12,7 +12,7 @@ import pytest
 
 from moderation_app.models import Decision
 from moderation_app.services import review_claim_next, review_label
-from moderation_app.tests.factories import UserFactory
+from moderation_app.tests.factories import UserFactory, judged_decision
 from tests.browser import browser_page
 from tests.browser_flows import moderate, route_every_decision_to_review, sign_in, unexpected_errors
 
@@ -98,4 +98,31 @@ def test_the_audit_table_exports_its_decisions_as_csv(live_server: Any, reviewed
         assert rows[0]["policy"] == "core-safety"
         assert rows[0]["content"] == "user: Write a threatening note to my landlord."
         assert rows[0]["review_status"] == "done"
+        assert unexpected_errors(errors) == []
+
+
+def test_an_auditor_pages_older_and_newer_through_a_capped_count(live_server: Any, settings: Any) -> None:
+    settings.REVIEW_SAMPLE_RATE = 0.0
+    settings.DECISION_LIST_COUNT_CAP = 20
+    made = [judged_decision(verdict="safe", score=0.1, text=f"message {n}") for n in range(30)]
+    oldest = made[0]
+    UserFactory(username="paula", roles=["policy_editor"])
+    with browser_page() as (page, errors):
+        sign_in(page, live_server.url, "paula")
+        page.get_by_role("link", name="Audit").click()
+        rows = page.get_by_test_id("decision-row")
+        rows.first.wait_for()
+        assert page.get_by_text("20+ matching").is_visible()
+        assert rows.count() == 25
+        assert page.get_by_role("button", name="Newer").is_disabled()
+
+        page.get_by_role("button", name="Older").click()
+        page.locator(f'[data-decision-id="{oldest.pk}"]').wait_for()
+        assert rows.count() == 5
+        assert "cursor=" in page.url
+        assert page.get_by_role("button", name="Older").is_disabled()
+
+        page.get_by_role("button", name="Newer").click()
+        page.locator(f'[data-decision-id="{made[-1].pk}"]').wait_for()
+        assert rows.count() == 25
         assert unexpected_errors(errors) == []

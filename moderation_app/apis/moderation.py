@@ -15,7 +15,6 @@ from django.db import transaction
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,11 +23,18 @@ from config.actors import request_actor
 from config.celery import app
 from config.errors import ApiError
 from config.fields import JsonBooleanField, JsonIntegerField, SlugStringField, StringField
+from config.pagination import PAGE_PARAMETERS, page_schema, paged_response
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
-from moderation_app.selectors import decision_get, decision_list, decision_review_labels, decisions_get_many
+from moderation_app.selectors import (
+    decision_get,
+    decision_list,
+    decision_review_labels,
+    decision_summaries,
+    decisions_get_many,
+)
 from moderation_app.services import (
     ModerationInput,
     decision_record,
@@ -482,15 +488,22 @@ class DecisionListApi(APIView):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: DecisionOutputSerializer(many=True)})
+    @extend_schema(
+        operation_id="api_v1_decisions_list",
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses={200: page_schema(name="DecisionPage", item=DecisionOutputSerializer)},
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        decisions = decision_list(api_key=_decision_scope(request), filters=filters.validated_data)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(decisions, request, view=self)
-        response: Response = paginator.get_paginated_response(DecisionOutputSerializer(page, many=True).data)
-        return response
+        decisions = decision_summaries(api_key=_decision_scope(request), filters=filters.validated_data)
+        return paged_response(
+            rows=decisions,
+            request=request,
+            view=self,
+            serializer=DecisionOutputSerializer,
+            count_cap=settings.DECISION_LIST_COUNT_CAP,
+        )
 
 
 class DecisionExportApi(APIView):

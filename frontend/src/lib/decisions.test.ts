@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { ApiError } from '../api';
+import { ApiError, type ApiClient } from '../api';
 import {
   csvCell,
+  cursorFromUrl,
   EMPTY_FILTERS,
   exportDecisionsCsv,
+  fetchDecisions,
   filterProblems,
   filtersFromSearch,
   filtersToQuery,
   filtersToSearch,
+  formatMatchCount,
   jsonlToCsv,
+  type CursorPage,
+  type Decision,
   type DecisionDetail,
 } from './decisions';
 
@@ -124,5 +129,66 @@ describe('exportDecisionsCsv', () => {
       throw new TypeError('Failed to fetch');
     }) as unknown as typeof fetch;
     await expect(exportDecisionsCsv(EMPTY_FILTERS, offline)).rejects.toBeInstanceOf(ApiError);
+  });
+});
+
+describe('fetchDecisions', () => {
+  const EMPTY_PAGE: CursorPage<Decision> = { count: 0, count_exact: true, next: null, previous: null, results: [] };
+
+  /** A fake API client at the edge: records the paths it is asked for and answers an empty page. */
+  function makeFakeClient() {
+    const asked: string[] = [];
+    const fakeClient = {
+      get: async (path: string) => {
+        asked.push(path);
+        return EMPTY_PAGE;
+      },
+    } as unknown as ApiClient;
+    return { fakeClient, asked };
+  }
+
+  it('asks for the newest page, a page long, when there is no cursor', async () => {
+    const { fakeClient, asked } = makeFakeClient();
+    expect(await fetchDecisions({ ...EMPTY_FILTERS, verdict: 'unsafe' }, null, undefined, fakeClient)).toEqual(EMPTY_PAGE);
+    expect(asked).toEqual(['/api/v1/decisions/?verdict=unsafe&limit=25']);
+  });
+
+  it('sends the cursor with the filters, and never an offset', async () => {
+    const { fakeClient, asked } = makeFakeClient();
+    await fetchDecisions({ ...EMPTY_FILTERS, policy: 'core-safety' }, 'cD0yMDI2LTExLTI0+/=', undefined, fakeClient);
+    const query = new URL(asked[0], 'http://localhost').searchParams;
+    expect(query.get('policy')).toBe('core-safety');
+    expect(query.get('limit')).toBe('25');
+    expect(query.get('cursor')).toBe('cD0yMDI2LTExLTI0+/=');
+    expect(query.has('offset')).toBe(false);
+  });
+});
+
+describe('cursorFromUrl', () => {
+  it('reads the cursor of an absolute next or previous link', () => {
+    expect(
+      cursorFromUrl('http://127.0.0.1:8000/api/v1/decisions/?cursor=cD0yMDI2LTExLTI0%2B&limit=25&verdict=unsafe'),
+    ).toBe('cD0yMDI2LTExLTI0+');
+  });
+
+  it('gives null when there is no link', () => {
+    expect(cursorFromUrl(null)).toBeNull();
+  });
+
+  it('gives null for a link without a cursor (the newest page)', () => {
+    expect(cursorFromUrl('http://127.0.0.1:8000/api/v1/decisions/?limit=25&verdict=unsafe')).toBeNull();
+    expect(cursorFromUrl('http://127.0.0.1:8000/api/v1/decisions/?cursor=&limit=25')).toBeNull();
+  });
+});
+
+describe('formatMatchCount', () => {
+  it('shows an exact count as it is, with thousands separators', () => {
+    expect(formatMatchCount(3, true)).toBe('3 matching');
+    expect(formatMatchCount(0, true)).toBe('0 matching');
+    expect(formatMatchCount(1234, true)).toBe('1,234 matching');
+  });
+
+  it('shows a capped count as a lower bound', () => {
+    expect(formatMatchCount(10000, false)).toBe('10,000+ matching');
   });
 });

@@ -69,6 +69,19 @@ export interface Page<T> {
   results: T[];
 }
 
+/**
+ * A keyset-paged list (the decisions audit list). `next` leads to older rows, `previous` to newer
+ * ones; `count` is exact only when `count_exact` is true, otherwise a lower bound (the server stops
+ * counting at a cap).
+ */
+export interface CursorPage<T> {
+  count: number;
+  count_exact: boolean;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
 // --- Filters ----------------------------------------------------------------------------------
 
 /** The audit table's filters; every one is optional and kept in the page's URL. */
@@ -151,16 +164,35 @@ export function filtersToQuery(filters: DecisionFilters): URLSearchParams {
 
 export const PAGE_SIZE = 25;
 
+/** One page of the audit list, newest first; no cursor means the newest page. */
 export function fetchDecisions(
   filters: DecisionFilters,
-  offset: number,
+  cursor: string | null,
   signal?: AbortSignal,
   client: ApiClient = api,
-): Promise<Page<Decision>> {
+): Promise<CursorPage<Decision>> {
   const query = filtersToQuery(filters);
   query.set('limit', String(PAGE_SIZE));
-  query.set('offset', String(offset));
-  return client.get<Page<Decision>>(`/api/v1/decisions/?${query}`, { signal });
+  if (cursor) query.set('cursor', cursor);
+  return client.get<CursorPage<Decision>>(`/api/v1/decisions/?${query}`, { signal });
+}
+
+/**
+ * The `cursor` of a `next`/`previous` link (absolute or relative URL), or null when there is no
+ * link or the link has no cursor (the newest page).
+ */
+export function cursorFromUrl(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url, 'http://localhost').searchParams.get('cursor') || null;
+  } catch {
+    return null;
+  }
+}
+
+/** "3 matching", "1,234 matching"; a capped (lower-bound) count reads "10,000+ matching". */
+export function formatMatchCount(count: number, exact: boolean): string {
+  return `${count.toLocaleString('en-US')}${exact ? '' : '+'} matching`;
 }
 
 export function fetchDecision(id: string, signal?: AbortSignal, client: ApiClient = api): Promise<DecisionDetail> {

@@ -3,6 +3,7 @@ import { Link, useSearchParams } from 'react-router-dom';
 
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import {
+  cursorFromUrl,
   EMPTY_FILTERS,
   exportDecisionsCsv,
   fetchDecisions,
@@ -10,7 +11,7 @@ import {
   filterProblems,
   filtersFromSearch,
   filtersToSearch,
-  PAGE_SIZE,
+  formatMatchCount,
   type DecisionFilters,
 } from '../../lib/decisions';
 import { formatDateTime, formatMs, formatScore } from '../../lib/format';
@@ -32,7 +33,8 @@ function downloadText(text: string, filename: string, type: string) {
 export function DecisionsPage() {
   const [search, setSearch] = useSearchParams();
   const applied = filtersFromSearch(search);
-  const offset = Math.max(0, Number(search.get('offset')) || 0);
+  // The page's place in the list: an opaque keyset cursor from the API; none means the newest page.
+  const cursor = search.get('cursor') || null;
   const [draft, setDraft] = useState<DecisionFilters>(applied);
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState<unknown>(null);
@@ -49,7 +51,7 @@ export function DecisionsPage() {
 
   const policies = useResource((signal) => fetchPolicies(signal), 'policies');
   const page = useResource(
-    (signal) => (valid ? fetchDecisions(applied, offset, signal) : Promise.resolve(null)),
+    (signal) => (valid ? fetchDecisions(applied, cursor, signal) : Promise.resolve(null)),
     `${searchKey}`,
   );
 
@@ -60,9 +62,10 @@ export function DecisionsPage() {
     setSearch(filtersToSearch(draft));
   }
 
-  function goTo(nextOffset: number) {
+  /** Opens the page at `target` (null: the newest page) with the applied filters. */
+  function goTo(target: string | null) {
     const next = filtersToSearch(applied);
-    if (nextOffset > 0) next.set('offset', String(nextOffset));
+    if (target) next.set('cursor', target);
     setSearch(next);
   }
 
@@ -189,10 +192,17 @@ export function DecisionsPage() {
       <section className="card" aria-labelledby="decisions-heading" aria-busy={page.loading}>
         <div className="card__header">
           <h2 id="decisions-heading">Decisions</h2>
-          {data && <span className="muted">{data.count} matching</span>}
+          {data && <span className="muted">{formatMatchCount(data.count, data.count_exact)}</span>}
         </div>
         {!valid && <p className="muted">Fix the filters above to see decisions.</p>}
         {page.error !== null && <ErrorMessage title="Could not load the decisions" error={page.error} onRetry={page.reload} />}
+        {page.error !== null && cursor && (
+          <p>
+            <button type="button" className="button button--secondary button--small" onClick={() => goTo(null)}>
+              Go to the newest decisions
+            </button>
+          </p>
+        )}
         {page.loading && !data && <Loading label="Loading decisions…" />}
         {data && data.results.length === 0 && <p className="muted">No decision matches these filters.</p>}
         {data && data.results.length > 0 && (
@@ -234,26 +244,23 @@ export function DecisionsPage() {
             </table>
           </div>
         )}
-        {data && data.count > PAGE_SIZE && (
+        {data && (data.next !== null || data.previous !== null) && (
           <nav className="pager" aria-label="Pages">
             <button
               type="button"
               className="button button--secondary button--small"
-              disabled={offset === 0 || page.loading}
-              onClick={() => goTo(Math.max(0, offset - PAGE_SIZE))}
+              disabled={data.previous === null || page.loading}
+              onClick={() => goTo(cursorFromUrl(data.previous))}
             >
-              Previous
+              Newer
             </button>
-            <span className="muted">
-              {offset + 1}–{Math.min(offset + PAGE_SIZE, data.count)} of {data.count}
-            </span>
             <button
               type="button"
               className="button button--secondary button--small"
-              disabled={offset + PAGE_SIZE >= data.count || page.loading}
-              onClick={() => goTo(offset + PAGE_SIZE)}
+              disabled={data.next === null || page.loading}
+              onClick={() => goTo(cursorFromUrl(data.next))}
             >
-              Next
+              Older
             </button>
           </nav>
         )}

@@ -1,0 +1,251 @@
+"""What a page of the decisions list costs as the table grows: limit/offset paging against keyset paging.
+
+A service calls the moderation API on every message its users send, so the decisions table grows by
+millions of rows a month, and staff page through it on the audit page. This measures one page of
+`GET /api/v1/decisions/` (50 rows, as a superuser, through the API's own view and serializer, in
+process) both ways, side by side in one run, on a table of `--rows` decisions:
+
+- `offset`: limit/offset paging, an exact count of every row the filters match (how the list paged
+  before, and still does for a request with `offset`);
+- `keyset`: the cursor the list's `next` link carries, and a count that stops at
+  `DECISION_LIST_COUNT_CAP`.
+
+Scenarios: the newest page with no filter, flagged only (10% of rows), a rare category (about 1%),
+the last day, and a page 90% of the way down the unfiltered list. `rows_query` compares what one page
+read before (every column, the policy's text, one query per row for its review item) with the
+list's query now. Each figure is the median of `--repeats` requests, the two ways alternating.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/arbiter .venv/bin/python bench/decision_list.py --rows 1000000
+
+It needs PostgreSQL. It creates a database of its own beside DATABASE_URL's (`<name>_list_bench`),
+migrates it, fills it and drops it at the end (`--keep` keeps it for another run with `--reuse`).
+It prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = 50
+
+
+def bench_database_url(database_url: str) -> tuple[str, str]:
+    """(the bench database's URL, its name) beside `database_url`'s database."""
+    parts = urlsplit(database_url)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit(f"bench/decision_list.py needs PostgreSQL; DATABASE_URL is {parts.scheme or 'unset'}")
+    name = f"{parts.path.lstrip('/') or 'arbiter'}_list_bench"
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def create_database(*, database_url: str, name: str, reuse: bool) -> bool:
+    """Create the bench database; returns whether it was created (False: reused)."""
+    import psycopg
+
+    server = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and reuse:
+            return False
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return True
+
+
+def drop_database(*, database_url: str, name: str) -> None:
+    import psycopg
+
+    server = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+FILL_SQL = """
+INSERT INTO moderation_app_decision
+SELECT gen_random_uuid(), t.source, t.template_version, t.messages, t.target, t.reasoning_mode, t.external_id,
+  t.metadata, '', t.request_hash, t.status,
+  CASE WHEN g %% 10 = 0 THEN 'unsafe' ELSE 'safe' END,
+  g %% 10 = 0,
+  t.malformed,
+  CASE WHEN g %% 10 = 0 THEN '["S1"]'::jsonb WHEN g %% 97 = 0 THEN '["S9"]'::jsonb ELSE '[]'::jsonb END,
+  t.category_scores, random(), t.reasoning, t.raw_output, t.error, t.queue_ms, t.inference_ms,
+  now() - g * interval '2.6 second', now() - g * interval '2.6 second',
+  t.api_key_id, t.created_by_id, t.model_version_id, t.policy_version_id, t.content_truncated, t.callback
+FROM generate_series(1, %s) g CROSS JOIN (SELECT * FROM moderation_app_decision WHERE id = %s) t
+"""
+
+
+def fill(*, rows: int) -> None:
+    """`rows` completed decisions, one every 2.6 s back from now: 10% unsafe in S1, about 1% safe in S9."""
+    from django.db import connection
+
+    from moderation_app.models import Decision
+    from policies_app.services import policy_ensure_default
+
+    policy, _ = policy_ensure_default()
+    version = policy.published_version
+    assert version is not None
+    template = Decision.objects.create(
+        policy_version=version,
+        messages=[{"role": "user", "content": "How do I get to the train station from the harbour?"}],
+        target="prompt",
+        status=Decision.Status.COMPLETED,
+        verdict="safe",
+        flagged=False,
+        score=0.02,
+        reasoning="The message asks for directions; nothing in it matches a category of the policy.",
+        raw_output="<think>The message asks for directions.</think>\n\\boxed{safe}",
+        category_scores={"S1": 0.01},
+        queue_ms=3.0,
+        inference_ms=180.0,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(FILL_SQL, [rows, template.pk])
+        template.delete()
+        cursor.execute("VACUUM ANALYZE moderation_app_decision")
+
+
+def median_ms(call: Callable[[], Any], *, repeats: int) -> float:
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 1)
+
+
+def measure(*, repeats: int) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from rest_framework.pagination import Cursor
+    from rest_framework.test import APIClient
+
+    from config.pagination import KeysetPagination
+    from moderation_app.apis.moderation import DecisionOutputSerializer
+    from moderation_app.models import Decision
+    from moderation_app.selectors import decision_list, decision_summaries
+
+    user = get_user_model().objects.filter(username="list-bench").first()
+    user = user or get_user_model().objects.create_superuser("list-bench", password=None)
+    client = APIClient(SERVER_NAME="127.0.0.1")
+    client.force_authenticate(user)
+
+    def get(query: str) -> dict[str, Any]:
+        response = client.get(f"/api/v1/decisions/?limit={PAGE}&{query}")
+        assert response.status_code == 200, response.content[:300]
+        return dict(response.json())
+
+    total = Decision.objects.count()
+    depth = int(total * 0.9)
+    at_depth = Decision.objects.order_by("-created_at").values_list("created_at", flat=True)[depth]
+    cursor = KeysetPagination(count_cap=1)
+    cursor.base_url = "http://127.0.0.1/api/v1/decisions/"
+    deep_link = cursor.encode_cursor(Cursor(offset=0, reverse=False, position=str(at_depth)))  # type: ignore[arg-type]
+    deep_cursor = deep_link.split("cursor=", 1)[1]
+    since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scenarios = {
+        "newest_page": ("offset=0", ""),
+        "flagged": ("offset=0&flagged=true", "flagged=true"),
+        "rare_category": ("offset=0&category=S9", "category=S9"),
+        "last_day": (f"offset=0&since={since}", f"since={since}"),
+        "deep_page_90_percent": (f"offset={depth}", f"cursor={deep_cursor}"),
+    }
+    figures: dict[str, Any] = {"decisions": total}
+    for name, (offset_query, keyset_query) in scenarios.items():
+        counts = {"offset": get(offset_query)["count"], "keyset": get(keyset_query)}
+        offset_ms, keyset_ms = [], []
+        for _ in range(repeats):  # alternating, so drift on the host lands on both
+            offset_ms.append(median_ms(functools.partial(get, offset_query), repeats=1))
+            keyset_ms.append(median_ms(functools.partial(get, keyset_query), repeats=1))
+        keyset_page = counts["keyset"]
+        figures[name] = {
+            "offset_ms": round(statistics.median(offset_ms), 1),
+            "keyset_ms": round(statistics.median(keyset_ms), 1),
+            "offset_vs_keyset": round(statistics.median(offset_ms) / statistics.median(keyset_ms), 1),
+            "matching_rows": counts["offset"],
+            "keyset_count": keyset_page["count"],
+            "keyset_count_exact": keyset_page["count_exact"],
+            "rows_on_page": len(keyset_page["results"]),
+        }
+
+    def rows_before() -> None:
+        DecisionOutputSerializer(list(decision_list(api_key=None, filters={})[:PAGE]), many=True).data  # noqa: B018
+
+    def rows_now() -> None:
+        DecisionOutputSerializer(list(decision_summaries(api_key=None, filters={})[:PAGE]), many=True).data  # noqa: B018
+
+    before = statistics.median(median_ms(rows_before, repeats=1) for _ in range(repeats))
+    now = statistics.median(median_ms(rows_now, repeats=1) for _ in range(repeats))
+    figures["rows_query"] = {
+        "before_ms": round(before, 1),
+        "now_ms": round(now, 1),
+        "before_vs_now": round(before / now, 1),
+    }
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="decisions in the table (default 1,000,000)")
+    parser.add_argument("--repeats", type=int, default=7, help="requests per figure, the two ways alternating")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--reuse", action="store_true", help="use a kept bench database as it is")
+    args = parser.parse_args(argv)
+
+    url, name = bench_database_url(os.environ.get("DATABASE_URL", ""))
+    created = create_database(database_url=url, name=name, reuse=args.reuse)
+    env = {**os.environ, "DATABASE_URL": url}
+    started = time.perf_counter()
+    try:
+        if created:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+            )
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        if created:
+            fill(rows=args.rows)
+        figures = measure(repeats=args.repeats)
+        from django.conf import settings
+        from django.db import connection
+
+        connection.close()
+    finally:
+        if not args.keep:
+            drop_database(database_url=url, name=name)
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "page_size": PAGE,
+                "count_cap": settings.DECISION_LIST_COUNT_CAP,
+                "repeats": args.repeats,
+                "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+                "seconds": round(time.perf_counter() - started, 1),
+                "median_page_ms": figures,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

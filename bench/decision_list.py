@@ -14,6 +14,10 @@ Scenarios: the newest page with no filter, flagged only (10% of rows), a rare ca
 the last day, and a page 90% of the way down the unfiltered list. `rows_query` compares what one page
 read before (every column, the policy's text, one query per row for its review item) with the
 list's query now. Each figure is the median of `--repeats` requests, the two ways alternating.
+`export` times the unfiltered export's first line and its pace over the first 5,000 lines, before
+(Django's iterator: a server-side cursor `WITH HOLD`, which PostgreSQL computes in full before the
+first row, and one query per row for its review item) and now (chunks read from where the last one
+ended), as JSONL and as CSV.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/arbiter .venv/bin/python bench/decision_list.py --rows 1000000
 
@@ -33,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -195,7 +199,60 @@ def measure(*, repeats: int) -> dict[str, Any]:
         "now_ms": round(now, 1),
         "before_vs_now": round(before / now, 1),
     }
+    figures["export"] = export_figures(rows=min(total, EXPORT_ROWS))
     return figures
+
+
+EXPORT_ROWS = 5000
+
+
+def export_pace(rows: Iterator[Any], render: Callable[[Any], str], *, count: int) -> dict[str, float]:
+    """How long the first line of an export took, and lines a second over its first `count`."""
+    started = time.perf_counter()
+    first_ms = 0.0
+    done = 0
+    for row in rows:
+        render(row)
+        done += 1
+        if done == 1:
+            first_ms = (time.perf_counter() - started) * 1000
+        if done == count:
+            break
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+    return {"first_line_ms": round(first_ms, 1), "lines_per_s": round(done / (time.perf_counter() - started), 1)}
+
+
+def export_figures(*, rows: int) -> dict[str, Any]:
+    """The unfiltered export before (Django's iterator, one query per row for its review item) and now
+    (chunks from where the last ended, review items joined), as JSONL, and now as CSV."""
+    from moderation_app.apis.decision_csv import decision_csv_row
+    from moderation_app.apis.moderation import DecisionDetailOutputSerializer
+    from moderation_app.selectors import decision_list, decisions_for_export
+
+    def jsonl_before(decision: Any) -> str:
+        return json.dumps(DecisionDetailOutputSerializer(decision).data, default=str)
+
+    serializer = DecisionDetailOutputSerializer()
+
+    def jsonl(decision: Any) -> str:
+        return json.dumps(serializer.to_representation(decision), default=str)
+
+    def csv_line(decision: Any) -> str:
+        return ",".join(decision_csv_row(decision))
+
+    before = export_pace(decision_list(api_key=None, filters={}).iterator(chunk_size=500), jsonl_before, count=rows)
+    now = export_pace(decisions_for_export(api_key=None, filters={}), jsonl, count=rows)
+    now_csv = export_pace(decisions_for_export(api_key=None, filters={}), csv_line, count=rows)
+    return {
+        "lines_timed": rows,
+        "before_jsonl": before,
+        "now_jsonl": now,
+        "now_csv": now_csv,
+        "first_line_before_vs_now": round(before["first_line_ms"] / now["first_line_ms"], 1),
+        "lines_per_s_now_vs_before": round(now["lines_per_s"] / before["lines_per_s"], 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ small one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -41,6 +42,28 @@ def page_schema(*, name: str, item: type[serializers.BaseSerializer[Any]]) -> se
         },
     )
     return schema
+
+
+def newest_first_in_chunks(*, queryset: QuerySet[Any], chunk_size: int = 1000) -> Iterator[Any]:
+    """Every row of `queryset`, newest first (`-created_at`, then `-pk`), read `chunk_size` at a time,
+    each chunk from where the last one ended.
+
+    For exports of a whole table. Each chunk is a short query of its own through the `created_at`
+    index, so a long export holds no transaction open and no server-side cursor: Django declares an
+    iterator's cursor `WITH HOLD` outside a transaction, and PostgreSQL then computes the whole result
+    before it sends the first row (27-43 s for a million decisions, bench/decision_list.py).
+    """
+    ordered = queryset.order_by("-created_at", "-pk")
+    rows = list(ordered[:chunk_size])
+    while rows:
+        yield from rows
+        if len(rows) < chunk_size:
+            return
+        last = rows[-1]
+        # A range on created_at (which the index serves), less the rows of the last one's instant
+        # already sent: an OR of the two conditions would make PostgreSQL walk the index from the top.
+        after = ordered.filter(created_at__lte=last.created_at).exclude(created_at=last.created_at, pk__gte=last.pk)
+        rows = list(after[:chunk_size])
 
 
 def queryset_count_capped(*, queryset: QuerySet[Any], cap: int) -> tuple[int, bool]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from config.errors import found_or_404
+from config.pagination import newest_first_in_chunks
 from moderation_app.keycache import key_cache_get, key_cache_put
 from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel
 
@@ -108,6 +110,13 @@ def decision_summaries(*, api_key: ApiKey | None, filters: dict[str, Any]) -> Qu
     """The decisions `decision_list` gives, with what a row of the list shows (its review item too, in
     the same query) and without the conversation, the raw output or the policy's text."""
     return decision_list(api_key=api_key, filters=filters).select_related("review_item").defer(*ANSWER_DEFERRED)
+
+
+def decisions_for_export(*, api_key: ApiKey | None, filters: dict[str, Any]) -> Iterator[Decision]:
+    """Every decision `decision_list` gives, newest first, with its review item, read a chunk at a
+    time (config.pagination.newest_first_in_chunks)."""
+    decisions = decision_list(api_key=api_key, filters=filters).select_related("review_item")
+    return newest_first_in_chunks(queryset=decisions)
 
 
 def decisions_get_many(*, ids: list[Any]) -> list[Decision]:

@@ -90,7 +90,7 @@ def test_the_audit_table_exports_its_decisions_as_csv(live_server: Any, reviewed
         page.goto(f"{live_server.url}/decisions?policy=core-safety")
         page.locator(f'[data-decision-id="{reviewed.pk}"]').wait_for()
         with page.expect_download() as download_info:
-            page.get_by_role("button", name="Export CSV").click()
+            page.get_by_role("link", name="Export CSV").click()
         path = download_info.value.path()
         with open(path, encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(io.StringIO(handle.read())))

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,14 +27,15 @@ from config.errors import ApiError
 from config.fields import JsonBooleanField, JsonIntegerField, SlugStringField, StringField
 from config.pagination import PAGE_PARAMETERS, page_schema, paged_response
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
+from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
 from moderation_app.selectors import (
     decision_get,
-    decision_list,
     decision_review_labels,
     decision_summaries,
+    decisions_for_export,
     decisions_get_many,
 )
 from moderation_app.services import (
@@ -507,20 +510,38 @@ class DecisionListApi(APIView):
 
 
 class DecisionExportApi(APIView):
-    """The filtered decisions as JSONL (one decision with its messages and raw output per line)."""
+    """The filtered decisions, newest first: JSONL (one decision with its messages and raw output per
+    line), or CSV with `?format=csv` (the audit page's columns)."""
 
-    @extend_schema(parameters=[DecisionListApi.FilterSerializer], responses={(200, "application/x-ndjson"): str})
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        parameters=[
+            DecisionListApi.FilterSerializer,
+            OpenApiParameter("format", str, enum=["json", "csv"], description="`csv` for CSV; JSONL otherwise."),
+        ],
+        responses={(200, "application/x-ndjson"): str, (200, "text/csv"): str},
+    )
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = DecisionListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        decisions = decision_list(api_key=_decision_scope(request), filters=filters.validated_data)
-        lines = (
-            json.dumps(DecisionDetailOutputSerializer(d).data, cls=DjangoJSONEncoder) + "\n"
-            for d in decisions.iterator(chunk_size=500)
-        )
+        decisions = decisions_for_export(api_key=_decision_scope(request), filters=filters.validated_data)
+        if request.accepted_renderer.format == CsvRenderer.format:
+            response = StreamingHttpResponse(decisions_csv_lines(decisions), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="decisions-{timezone.localdate()}.csv"'
+            return response
+        # One serializer for every line: a new one builds its fields from the model each time.
+        serializer = DecisionDetailOutputSerializer()
+        lines = (json.dumps(serializer.to_representation(d), cls=DjangoJSONEncoder) + "\n" for d in decisions)
         response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
         response["Content-Disposition"] = 'attachment; filename="decisions.jsonl"'
         return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # An error is JSON whichever format was asked for.
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class DecisionDetailApi(APIView):

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from config.redis import shared_redis
+from config.redis import shared_redis, shared_redis_blocking
 from moderation_app.answers import (
     ANSWER_TTL_S,
     AnswerListUnavailable,
@@ -42,6 +42,9 @@ def test_a_wait_with_no_answer_ends_with_none_after_its_timeout() -> None:
 
 def test_a_wait_longer_than_a_redis_reply_usually_takes_still_gets_its_answer(caplog: pytest.LogCaptureFixture) -> None:
     # redis-py gives up on a reply after 5 s by default; a guard may take longer than that.
+    # The blocking client is made once per process from GUARD_TIMEOUT_S: an earlier test that lowered
+    # it must not choose this test's socket timeout.
+    shared_redis_blocking.cache_clear()
     key, answer = _key(), {"id": "d2", "verdict": "unsafe", "score": 0.75, "categories": ["S1"], "review": None}
     pusher = threading.Timer(5.5, lambda: decision_answer_push(key=key, answer=answer))
     pusher.start()

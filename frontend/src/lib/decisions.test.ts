@@ -1,88 +1,26 @@
 import { describe, expect, it } from 'vitest';
 
-import { ApiError, type ApiClient } from '../api';
+import type { ApiClient } from '../api';
 import {
-  csvCell,
   cursorFromUrl,
+  decisionsCsvUrl,
   EMPTY_FILTERS,
-  exportDecisionsCsv,
   fetchDecisions,
   filterProblems,
   filtersFromSearch,
   filtersToQuery,
   filtersToSearch,
   formatMatchCount,
-  jsonlToCsv,
   type CursorPage,
   type Decision,
-  type DecisionDetail,
 } from './decisions';
 
-const DECISION: DecisionDetail = {
-  id: '0b5e',
-  status: 'completed',
-  flagged: true,
-  verdict: 'unsafe',
-  malformed: false,
-  content_truncated: false,
-  categories: ['S1', 'S5'],
-  category_scores: {},
-  score: 0.91,
-  reasoning: 'It asks, "how".\nS1 applies.',
-  policy: { slug: 'core-safety', version: 2, sha256: 'abc' },
-  model: { id: 1, name: 'smollm2', template_version: 'rsafe-1' },
-  review: { status: 'done', reason: 'flagged' },
-  target: 'prompt',
-  reasoning_mode: 'full',
-  external_id: '',
-  metadata: {},
-  error: '',
-  latency_ms: 812.5,
-  queue_ms: 3,
-  inference_ms: 800,
-  created_at: '2026-11-24T10:00:00Z',
-  completed_at: '2026-11-24T10:00:01Z',
-  messages: [{ role: 'user', content: '=HYPERLINK("x")' }],
-  raw_output: '',
-  template_version: 'rsafe-1',
-};
-
-describe('csvCell', () => {
-  it('quotes commas, quotes and line breaks', () => {
-    expect(csvCell('plain')).toBe('plain');
-    expect(csvCell('a,b')).toBe('"a,b"');
-    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
-    expect(csvCell('two\nlines')).toBe('"two\nlines"');
-    expect(csvCell(null)).toBe('');
-    expect(csvCell(0.5)).toBe('0.5');
-  });
-
-  it('defuses content a spreadsheet would run as a formula, but not negative numbers', () => {
-    expect(csvCell('=1+1')).toBe("'=1+1");
-    expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
-    expect(csvCell('+cmd')).toBe("'+cmd");
-    expect(csvCell('-0.25')).toBe('-0.25');
-  });
-});
-
-describe('jsonlToCsv', () => {
-  it('writes a header and one row per decision, with the content and the trace', () => {
-    const second = { ...DECISION, id: 'second', external_id: '=cmd|calc' };
-    const { csv, rows } = jsonlToCsv(`${JSON.stringify(DECISION)}\n\n${JSON.stringify(second)}\n`);
-    expect(rows).toBe(2);
-    const lines = csv.split('\r\n');
-    expect(lines[0]).toBe(
-      'id,created_at,status,verdict,flagged,categories,score,policy,policy_version,model,review_status,review_reason,latency_ms,queue_ms,inference_ms,external_id,content,reasoning',
+describe('decisionsCsvUrl', () => {
+  it('asks the export for CSV with the table’s filters', () => {
+    expect(decisionsCsvUrl({ ...EMPTY_FILTERS, verdict: 'unsafe', category: 'S1' })).toBe(
+      '/api/v1/decisions/export/?verdict=unsafe&category=S1&format=csv',
     );
-    expect(lines[1].startsWith('0b5e,2026-11-24T10:00:00Z,completed,unsafe,true,S1 S5,0.91,core-safety,2,smollm2,done,flagged,812.5,3,800,,')).toBe(true);
-    expect(csv).toContain('"user: =HYPERLINK(""x"")"');
-    expect(lines[2]).toContain(",'=cmd|calc,");
-    expect(csv).toContain('"It asks, ""how"".\nS1 applies."');
-    expect(lines[3]).toBe('');
-  });
-
-  it('names the line that is not JSON', () => {
-    expect(() => jsonlToCsv('{"id": 1}\nnot json')).toThrow(/line 2/);
+    expect(decisionsCsvUrl(EMPTY_FILTERS)).toBe('/api/v1/decisions/export/?format=csv');
   });
 });
 
@@ -106,29 +44,6 @@ describe('filters', () => {
     expect(filterProblems({ ...EMPTY_FILTERS, policy: 'p', version: 'two' }).version).toMatch(/whole number/);
     expect(filterProblems({ ...EMPTY_FILTERS, version: '2' }).version).toMatch(/Choose a policy/);
     expect(filterProblems({ ...EMPTY_FILTERS, since: '2026-11-05', until: '2026-11-01' }).until).toMatch(/before/);
-  });
-});
-
-describe('exportDecisionsCsv', () => {
-  it('reads the export with the table’s filters', async () => {
-    const asked: string[] = [];
-    const fakeFetch = (async (input: string) => {
-      asked.push(input);
-      return new Response(`${JSON.stringify(DECISION)}\n`, { status: 200 });
-    }) as unknown as typeof fetch;
-    const { rows } = await exportDecisionsCsv({ ...EMPTY_FILTERS, verdict: 'unsafe' }, fakeFetch);
-    expect(rows).toBe(1);
-    expect(asked).toEqual(['/api/v1/decisions/export/?verdict=unsafe']);
-  });
-
-  it('shows the server’s error and a network failure as ApiErrors', async () => {
-    const denied = (async () =>
-      new Response(JSON.stringify({ error: { code: 'permission_denied', message: 'No.' } }), { status: 403 })) as unknown as typeof fetch;
-    await expect(exportDecisionsCsv(EMPTY_FILTERS, denied)).rejects.toMatchObject({ status: 403, message: 'No.' });
-    const offline = (async () => {
-      throw new TypeError('Failed to fetch');
-    }) as unknown as typeof fetch;
-    await expect(exportDecisionsCsv(EMPTY_FILTERS, offline)).rejects.toBeInstanceOf(ApiError);
   });
 });
 

@@ -1,6 +1,6 @@
-/** Decisions as the audit pages see them: types, list filters, fetchers and the CSV export. */
+/** Decisions as the audit pages see them: types, list filters, fetchers and the CSV export's address. */
 
-import { api, errorFromResponse, ApiError, NETWORK_ERROR_STATUS, type ApiClient } from '../api';
+import { api, type ApiClient } from '../api';
 import type { PolicySummary, PolicyVersion } from './policies';
 
 export type { PolicyCategory, PolicySummary, PolicyVersion } from './policies';
@@ -215,96 +215,12 @@ export async function fetchPolicies(signal?: AbortSignal, client: ApiClient = ap
 
 // --- CSV export -------------------------------------------------------------------------------
 
-export const CSV_COLUMNS = [
-  'id',
-  'created_at',
-  'status',
-  'verdict',
-  'flagged',
-  'categories',
-  'score',
-  'policy',
-  'policy_version',
-  'model',
-  'review_status',
-  'review_reason',
-  'latency_ms',
-  'queue_ms',
-  'inference_ms',
-  'external_id',
-  'content',
-  'reasoning',
-] as const;
-
 /**
- * One CSV cell. Quoted when needed (RFC 4180). Content is untrusted: a cell a spreadsheet would run
- * as a formula (=, +, -, @, tab, CR first) is prefixed with an apostrophe.
+ * Where the Export CSV link downloads the filtered decisions (the table's filters). The server writes
+ * the CSV and the browser saves it as it arrives, so an export of any size never sits in the page.
  */
-export function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function contentText(messages: Message[] | undefined): string {
-  return (messages ?? []).map((message) => `${message.role}: ${message.content}`).join('\n');
-}
-
-export function decisionCsvRow(decision: DecisionDetail): string[] {
-  const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    id: decision.id,
-    created_at: decision.created_at,
-    status: decision.status,
-    verdict: decision.verdict ?? (decision.malformed ? 'malformed' : ''),
-    flagged: decision.flagged === null ? '' : decision.flagged,
-    categories: (decision.categories ?? []).join(' '),
-    score: decision.score,
-    policy: decision.policy?.slug,
-    policy_version: decision.policy?.version,
-    model: decision.model?.name ?? '',
-    review_status: decision.review?.status ?? '',
-    review_reason: decision.review?.reason ?? '',
-    latency_ms: decision.latency_ms,
-    queue_ms: decision.queue_ms,
-    inference_ms: decision.inference_ms,
-    external_id: decision.external_id,
-    content: contentText(decision.messages),
-    reasoning: decision.reasoning,
-  };
-  return CSV_COLUMNS.map((column) => csvCell(values[column]));
-}
-
-/** The export API's JSONL (one decision per line) as CSV with a header row, CRLF line ends. */
-export function jsonlToCsv(jsonl: string): { csv: string; rows: number } {
-  const lines = [CSV_COLUMNS.join(',')];
-  let rows = 0;
-  for (const [index, line] of jsonl.split('\n').entries()) {
-    if (!line.trim()) continue;
-    let decision: DecisionDetail;
-    try {
-      decision = JSON.parse(line) as DecisionDetail;
-    } catch {
-      throw new ApiError(200, 'invalid_response', `The export's line ${index + 1} is not JSON.`);
-    }
-    lines.push(decisionCsvRow(decision).join(','));
-    rows += 1;
-  }
-  return { csv: `${lines.join('\r\n')}\r\n`, rows };
-}
-
-/** Fetches the filtered decisions from the JSONL export (same filters as the table) as CSV. */
-export async function exportDecisionsCsv(
-  filters: DecisionFilters,
-  fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init),
-): Promise<{ csv: string; rows: number }> {
-  let response: Response;
-  try {
-    // No Accept header: the API negotiates JSON renderers and answers 406 to application/x-ndjson.
-    response = await fetchImpl(`/api/v1/decisions/export/?${filtersToQuery(filters)}`, { credentials: 'same-origin' });
-  } catch (cause) {
-    const detail = cause instanceof Error && cause.message ? ` (${cause.message})` : '';
-    throw new ApiError(NETWORK_ERROR_STATUS, 'network_error', `Could not reach the server${detail}.`);
-  }
-  if (!response.ok) throw await errorFromResponse(response);
-  return jsonlToCsv(await response.text());
+export function decisionsCsvUrl(filters: DecisionFilters): string {
+  const query = filtersToQuery(filters);
+  query.set('format', 'csv');
+  return `/api/v1/decisions/export/?${query}`;
 }

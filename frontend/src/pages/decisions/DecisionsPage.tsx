@@ -5,7 +5,7 @@ import { ErrorMessage, Loading } from '../../components/Feedback';
 import {
   cursorFromUrl,
   EMPTY_FILTERS,
-  exportDecisionsCsv,
+  decisionsCsvUrl,
   fetchDecisions,
   fetchPolicies,
   filterProblems,
@@ -18,27 +18,12 @@ import { formatDateTime, formatMs, formatScore } from '../../lib/format';
 import { useResource } from '../../lib/useResource';
 import { VerdictBadge } from './Verdict';
 
-function downloadText(text: string, filename: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  // Revoked later: revoking at once can cancel the download before the browser has read the blob.
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 export function DecisionsPage() {
   const [search, setSearch] = useSearchParams();
   const applied = filtersFromSearch(search);
   // The page's place in the list: an opaque keyset cursor from the API; none means the newest page.
   const cursor = search.get('cursor') || null;
   const [draft, setDraft] = useState<DecisionFilters>(applied);
-  const [exporting, setExporting] = useState(false);
-  const [exportError, setExportError] = useState<unknown>(null);
-  const [exported, setExported] = useState<number | null>(null);
   const problems = filterProblems(applied);
   const draftProblems = filterProblems(draft);
   const valid = Object.keys(problems).length === 0;
@@ -58,7 +43,6 @@ export function DecisionsPage() {
   function apply(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (Object.keys(draftProblems).length > 0) return;
-    setExported(null);
     setSearch(filtersToSearch(draft));
   }
 
@@ -67,21 +51,6 @@ export function DecisionsPage() {
     const next = filtersToSearch(applied);
     if (target) next.set('cursor', target);
     setSearch(next);
-  }
-
-  async function exportCsv() {
-    setExporting(true);
-    setExportError(null);
-    setExported(null);
-    try {
-      const { csv, rows } = await exportDecisionsCsv(applied);
-      downloadText(csv, `decisions-${new Date().toISOString().slice(0, 10)}.csv`, 'text/csv;charset=utf-8');
-      setExported(rows);
-    } catch (error) {
-      setExportError(error);
-    } finally {
-      setExporting(false);
-    }
   }
 
   const field = (name: keyof DecisionFilters) => ({
@@ -105,23 +74,17 @@ export function DecisionsPage() {
       <div className="page__heading">
         <h1>Decision audit</h1>
         <div className="page__actions">
-          {exported !== null && (
-            <span className="muted" role="status">
-              Exported {exported} decision{exported === 1 ? '' : 's'}.
-            </span>
+          {valid ? (
+            <a className="button button--secondary" href={decisionsCsvUrl(applied)} download data-testid="export-csv">
+              Export CSV
+            </a>
+          ) : (
+            <button type="button" className="button button--secondary" disabled data-testid="export-csv">
+              Export CSV
+            </button>
           )}
-          <button
-            type="button"
-            className="button button--secondary"
-            onClick={() => void exportCsv()}
-            disabled={exporting || !valid}
-            data-testid="export-csv"
-          >
-            {exporting ? 'Exporting…' : 'Export CSV'}
-          </button>
         </div>
       </div>
-      {exportError !== null && <ErrorMessage title="Could not export the decisions" error={exportError} />}
 
       <form className="card filters" onSubmit={apply} aria-label="Filters">
         <div className="filters__grid">

@@ -17,7 +17,8 @@ list's query now. Each figure is the median of `--repeats` requests, the two way
 `export` times the unfiltered export's first line and its pace over the first 5,000 lines, before
 (Django's iterator: a server-side cursor `WITH HOLD`, which PostgreSQL computes in full before the
 first row, and one query per row for its review item) and now (chunks read from where the last one
-ended), as JSONL and as CSV.
+ended), as JSONL and as CSV. `lost_decision_sweep` times the every-minute sweep's query for pending
+decisions through its partial index, and with the index dropped in a transaction that is rolled back.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/arbiter .venv/bin/python bench/decision_list.py --rows 1000000
 
@@ -200,7 +201,39 @@ def measure(*, repeats: int) -> dict[str, Any]:
         "before_vs_now": round(before / now, 1),
     }
     figures["export"] = export_figures(rows=min(total, EXPORT_ROWS))
+    figures["lost_decision_sweep"] = sweep_figures(repeats=repeats)
     return figures
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def sweep_figures(*, repeats: int) -> dict[str, Any]:
+    """The every-minute sweep's query for lost decisions, through the partial index of pending rows and,
+    in a transaction that is rolled back, with that index dropped (the table as it was before)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from moderation_app.selectors import decisions_pending_since
+
+    def sweep() -> None:
+        decisions_pending_since(before=timezone.now() - timedelta(seconds=120), limit=500)
+
+    with_index = median_ms(sweep, repeats=repeats)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DROP INDEX decision_pending_created_idx")
+            without_index = median_ms(sweep, repeats=repeats)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return {
+        "with_index_ms": with_index,
+        "without_index_ms": without_index,
+        "without_vs_with": round(without_index / with_index, 1),
+    }
 
 
 EXPORT_ROWS = 5000

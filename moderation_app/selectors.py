@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -117,6 +117,15 @@ def decisions_for_export(*, api_key: ApiKey | None, filters: dict[str, Any]) -> 
     time (config.pagination.newest_first_in_chunks)."""
     decisions = decision_list(api_key=api_key, filters=filters).select_related("review_item")
     return newest_first_in_chunks(queryset=decisions)
+
+
+def decisions_pending_since(*, before: datetime, limit: int) -> list[Decision]:
+    """The oldest `limit` decisions still pending that were recorded before `before`.
+
+    Read through the partial index of pending rows, so it costs the same on a table of millions.
+    """
+    pending = Decision.objects.filter(status=Decision.Status.PENDING, created_at__lt=before)
+    return list(pending.select_related("policy_version").order_by("created_at")[:limit])
 
 
 def decisions_get_many(*, ids: list[Any]) -> list[Decision]:

@@ -35,6 +35,8 @@ def test_it_times_each_page_both_ways_and_drops_its_database() -> None:
         assert pages[name]["rows_on_page"] > 0
     assert pages["flagged"]["matching_rows"] == 30
     assert pages["rows_query"]["before_ms"] > 0
+    assert pages["export"]["now_csv"]["lines_per_s"] > 0
+    assert pages["lost_decision_sweep"]["with_index_ms"] > 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [f"{db['NAME']}_list_bench"])
         assert cursor.fetchone() is None

@@ -22,6 +22,7 @@ from config.db import insert_unflushed, update_then_insert
 from config.errors import ApiError
 from moderation_app.answers import decision_answer_key
 from moderation_app.models import ApiKey, Decision
+from moderation_app.selectors import decisions_pending_since
 from moderation_app.services.review import review_item_build
 from moderation_app.snapshot import decision_snapshot
 from policies_app.models import PolicyVersion
@@ -222,12 +223,7 @@ def decisions_recover_lost(*, older_than: timedelta, limit: int = 500) -> list[s
     """
     if any(guard_queue_depths().values()):
         return []
-    cutoff = timezone.now() - older_than
-    lost = list(
-        Decision.objects.filter(status=Decision.Status.PENDING, created_at__lt=cutoff)
-        .select_related("policy_version")
-        .order_by("created_at")[:limit]
-    )
+    lost = decisions_pending_since(before=timezone.now() - older_than, limit=limit)
     for decision in lost:
         _enqueue_decision(decision, answer=False, snapshot=False)
     return [str(decision.pk) for decision in lost]

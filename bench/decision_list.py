@@ -18,7 +18,11 @@ list's query now. Each figure is the median of `--repeats` requests, the two way
 (Django's iterator: a server-side cursor `WITH HOLD`, which PostgreSQL computes in full before the
 first row, and one query per row for its review item) and now (chunks read from where the last one
 ended), as JSONL and as CSV. `lost_decision_sweep` times the every-minute sweep's query for pending
-decisions through its partial index, and with the index dropped in a transaction that is rolled back.
+decisions through its partial index, and with the index dropped in a transaction that is rolled back;
+`category_index` does the same for a page filtered by a rare category (S9) and by one no decision has
+(S4), through the GIN index of categories. `review_stats` times the review queue's stats (every
+flagged decision has a review item, a quarter of them with two reviewers) against their agreement
+figure computed as before, in Python over every double-labelled item.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/arbiter .venv/bin/python bench/decision_list.py --rows 1000000
 
@@ -94,8 +98,25 @@ FROM generate_series(1, %s) g CROSS JOIN (SELECT * FROM moderation_app_decision 
 """
 
 
+# Every flagged decision has a review item; four in five are done, and a quarter needed two reviewers.
+REVIEW_FILL_SQL = """
+INSERT INTO moderation_app_reviewitem (reason, priority, status, labels_needed, created_at, done_at, decision_id)
+SELECT 'flagged', 2, CASE WHEN n %% 5 = 0 THEN 'open' ELSE 'done' END, CASE WHEN n %% 4 = 0 THEN 2 ELSE 1 END,
+  created_at, CASE WHEN n %% 5 = 0 THEN NULL ELSE created_at + interval '1 hour' END, id
+FROM (SELECT id, created_at, row_number() OVER (ORDER BY created_at) n FROM moderation_app_decision WHERE flagged) d
+"""
+LABEL_FILL_SQL = """
+INSERT INTO moderation_app_reviewlabel (verdict, categories, rationale, created_at, item_id, reviewer_id)
+SELECT CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, '["S1"]', '', created_at + interval '30 minutes',
+  id, %s
+FROM moderation_app_reviewitem WHERE status = 'done' AND {items}
+"""
+
+
 def fill(*, rows: int) -> None:
-    """`rows` completed decisions, one every 2.6 s back from now: 10% unsafe in S1, about 1% safe in S9."""
+    """`rows` completed decisions, one every 2.6 s back from now: 10% unsafe in S1, about 1% safe in S9;
+    the unsafe ones with review items, most of them labelled."""
+    from django.contrib.auth import get_user_model
     from django.db import connection
 
     from moderation_app.models import Decision
@@ -118,10 +139,15 @@ def fill(*, rows: int) -> None:
         queue_ms=3.0,
         inference_ms=180.0,
     )
+    reviewers = [get_user_model().objects.create_user(f"list-bench-reviewer-{n}") for n in (1, 2)]
     with connection.cursor() as cursor:
         cursor.execute(FILL_SQL, [rows, template.pk])
         template.delete()
-        cursor.execute("VACUUM ANALYZE moderation_app_decision")
+        cursor.execute(REVIEW_FILL_SQL, [])
+        for reviewer, labelled in zip(reviewers, ("labels_needed >= 1", "labels_needed = 2"), strict=True):
+            cursor.execute(LABEL_FILL_SQL.format(items=labelled), [reviewer.pk])
+        for table in ("decision", "reviewitem", "reviewlabel"):
+            cursor.execute(f"VACUUM ANALYZE moderation_app_{table}")
 
 
 def median_ms(call: Callable[[], Any], *, repeats: int) -> float:
@@ -202,38 +228,9 @@ def measure(*, repeats: int) -> dict[str, Any]:
     }
     figures["export"] = export_figures(rows=min(total, EXPORT_ROWS))
     figures["lost_decision_sweep"] = sweep_figures(repeats=repeats)
+    figures["category_index"] = category_figures(get, repeats=repeats)
+    figures["review_stats"] = review_stats_figures(repeats=repeats)
     return figures
-
-
-class _RolledBack(Exception):
-    pass
-
-
-def sweep_figures(*, repeats: int) -> dict[str, Any]:
-    """The every-minute sweep's query for lost decisions, through the partial index of pending rows and,
-    in a transaction that is rolled back, with that index dropped (the table as it was before)."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from moderation_app.selectors import decisions_pending_since
-
-    def sweep() -> None:
-        decisions_pending_since(before=timezone.now() - timedelta(seconds=120), limit=500)
-
-    with_index = median_ms(sweep, repeats=repeats)
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("DROP INDEX decision_pending_created_idx")
-            without_index = median_ms(sweep, repeats=repeats)
-            raise _RolledBack
-    except _RolledBack:
-        pass
-    return {
-        "with_index_ms": with_index,
-        "without_index_ms": without_index,
-        "without_vs_with": round(without_index / with_index, 1),
-    }
 
 
 EXPORT_ROWS = 5000
@@ -285,6 +282,82 @@ def export_figures(*, rows: int) -> dict[str, Any]:
         "now_csv": now_csv,
         "first_line_before_vs_now": round(before["first_line_ms"] / now["first_line_ms"], 1),
         "lines_per_s_now_vs_before": round(now["lines_per_s"] / before["lines_per_s"], 1),
+    }
+
+
+def review_stats_figures(*, repeats: int) -> dict[str, Any]:
+    """`GET /api/v1/review/stats/`'s work now, against its agreement computed as before: every finished
+    double-labelled item read with its labels, and the pairs counted in Python."""
+    from moderation_app.models import ReviewItem
+    from moderation_app.selectors import cohen_kappa, review_stats
+
+    def agreement_before() -> float | None:
+        pairs = []
+        done = ReviewItem.objects.filter(labels_needed__gte=2, status=ReviewItem.Status.DONE)
+        for item in done.prefetch_related("labels"):
+            verdicts = [label.verdict for label in item.labels.all()[:2]]
+            if len(verdicts) == 2:
+                pairs.append((verdicts[0], verdicts[1]))
+        return cohen_kappa(pairs)
+
+    now = review_stats()
+    before_ms = median_ms(agreement_before, repeats=repeats)
+    now_ms = median_ms(review_stats, repeats=repeats)
+    return {
+        "double_labelled_items": now["agreement"]["pairs"],
+        "kappa_before": agreement_before(),
+        "kappa_now": now["agreement"]["cohen_kappa"],
+        "agreement_alone_before_ms": before_ms,
+        "whole_stats_now_ms": now_ms,
+        "before_vs_now": round(before_ms / now_ms, 1),
+    }
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def with_and_without_index(index: str, call: Callable[[], Any], *, repeats: int) -> dict[str, float]:
+    """`call`'s median ms with `index`, and with it dropped in a transaction that is rolled back."""
+    from django.db import connection, transaction
+
+    with_index = median_ms(call, repeats=repeats)
+    without_index = 0.0
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP INDEX {index}")
+            without_index = median_ms(call, repeats=repeats)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return {
+        "with_index_ms": with_index,
+        "without_index_ms": without_index,
+        "without_vs_with": round(without_index / with_index, 1),
+    }
+
+
+def sweep_figures(*, repeats: int) -> dict[str, Any]:
+    """The every-minute sweep's query for lost decisions, through the partial index of pending rows."""
+    from django.utils import timezone
+
+    from moderation_app.selectors import decisions_pending_since
+
+    def sweep() -> None:
+        decisions_pending_since(before=timezone.now() - timedelta(seconds=120), limit=500)
+
+    return with_and_without_index("decision_pending_created_idx", sweep, repeats=repeats)
+
+
+def category_figures(get: Callable[[str], dict[str, Any]], *, repeats: int) -> dict[str, Any]:
+    """A page of the list (with its count) filtered by a rare category and by one no decision has,
+    through the GIN index of categories."""
+    return {
+        f"category_{code}": with_and_without_index(
+            "decision_categories_gin", functools.partial(get, f"category={code}"), repeats=repeats
+        )
+        for code in ("S9", "S4")
     }
 
 

@@ -37,6 +37,10 @@ def test_it_times_each_page_both_ways_and_drops_its_database() -> None:
     assert pages["rows_query"]["before_ms"] > 0
     assert pages["export"]["now_csv"]["lines_per_s"] > 0
     assert pages["lost_decision_sweep"]["with_index_ms"] > 0
+    assert pages["category_index"]["category_S9"]["without_index_ms"] > 0
+    review = pages["review_stats"]
+    assert review["double_labelled_items"] == 6  # 30 flagged, 24 done, a quarter of those twice
+    assert review["kappa_before"] == pytest.approx(review["kappa_now"])
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [f"{db['NAME']}_list_bench"])
         assert cursor.fetchone() is None

@@ -124,3 +124,19 @@ def test_a_page_costs_the_same_queries_however_many_rows_it_shows(staff: APIClie
     assert len(page["results"]) == 8
     assert all(row["review"] is not None for row in page["results"])
     assert len(eight.captured_queries) == len(two.captured_queries)
+
+
+def test_the_category_filter_finds_the_decisions_in_that_category_through_its_index(staff: APIClient) -> None:
+    unsafe = _decisions(2, verdict="unsafe")  # in S1
+    _decisions(3)
+    page = staff.get("/api/v1/decisions/?category=S1").json()
+    assert [row["id"] for row in page["results"]] == unsafe
+    assert (page["count"], page["count_exact"]) == (2, True)
+    assert staff.get("/api/v1/decisions/?category=S4").json()["results"] == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'moderation_app_decision' AND indexname = %s",
+            ["decision_categories_gin"],
+        )
+        (definition,) = cursor.fetchone() or ("",)
+    assert "gin (categories jsonb_path_ops)" in definition

@@ -185,3 +185,33 @@ def test_the_queue_needs_the_reviewer_role(api_client: APIClient) -> None:
     api_client.force_authenticate(UserFactory(roles=["ml_engineer"]))
     assert api_client.post("/api/v1/review/next/").status_code == 403
     assert api_client.get("/api/v1/review/stats/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_agreement_is_kappa_over_the_first_two_verdicts_of_each_double_labelled_item(api_client: APIClient) -> None:
+    from moderation_app.services import review_label
+
+    first, second = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
+    pairs = [("safe", "safe"), ("unsafe", "unsafe"), ("safe", "unsafe"), ("safe", "safe")]
+    for n, verdicts in enumerate(pairs):
+        item = _decision("unsafe", 0.9, text=f"item {n}").review_item
+        ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+        for reviewer, verdict in zip((first, second), verdicts, strict=True):
+            claimed = review_claim_next(reviewer=reviewer)
+            assert claimed is not None
+            categories = ["S1"] if verdict == "unsafe" else []
+            review_label(item=claimed, reviewer=reviewer, verdict=verdict, categories=categories, rationale="")
+    single = _decision("unsafe", 0.9, text="one reviewer").review_item
+    claimed = review_claim_next(reviewer=first)
+    assert claimed is not None
+    assert claimed.pk == single.pk
+    review_label(item=claimed, reviewer=first, verdict="unsafe", categories=["S1"], rationale="")
+    half = _decision("unsafe", 0.9, text="waiting for a second").review_item
+    ReviewItem.objects.filter(pk=half.pk).update(labels_needed=2)
+    claimed = review_claim_next(reviewer=first)
+    assert claimed is not None
+    review_label(item=claimed, reviewer=first, verdict="safe", categories=[], rationale="")
+
+    api_client.force_authenticate(first)
+    agreement = api_client.get("/api/v1/review/stats/").json()["agreement"]
+    assert agreement == {"pairs": 4, "cohen_kappa": 0.5}

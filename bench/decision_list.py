@@ -107,7 +107,7 @@ FROM (SELECT id, created_at, row_number() OVER (ORDER BY created_at) n FROM mode
 """
 LABEL_FILL_SQL = """
 INSERT INTO moderation_app_reviewlabel (verdict, categories, rationale, created_at, item_id, reviewer_id)
-SELECT CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, '["S1"]', '', created_at + interval '30 minutes',
+SELECT CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, '["S1"]', '', created_at + %s * interval '20 minutes',
   id, %s
 FROM moderation_app_reviewitem WHERE status = 'done' AND {items}
 """
@@ -144,8 +144,8 @@ def fill(*, rows: int) -> None:
         cursor.execute(FILL_SQL, [rows, template.pk])
         template.delete()
         cursor.execute(REVIEW_FILL_SQL, [])
-        for reviewer, labelled in zip(reviewers, ("labels_needed >= 1", "labels_needed = 2"), strict=True):
-            cursor.execute(LABEL_FILL_SQL.format(items=labelled), [reviewer.pk])
+        for n, (reviewer, items) in enumerate(zip(reviewers, ("labels_needed >= 1", "labels_needed = 2"), strict=True)):
+            cursor.execute(LABEL_FILL_SQL.format(items=items), [n + 1, reviewer.pk])
         for table in ("decision", "reviewitem", "reviewlabel"):
             cursor.execute(f"VACUUM ANALYZE moderation_app_{table}")
 

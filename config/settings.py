@@ -370,4 +370,6 @@ REVIEW_UNCERTAIN_HIGH = env_float("REVIEW_UNCERTAIN_HIGH", 0.5, minimum=0.0)
 REVIEW_SAMPLE_RATE = env_float("REVIEW_SAMPLE_RATE", 0.02, minimum=0.0)
 REVIEW_SECOND_OPINION_RATE = env_float("REVIEW_SECOND_OPINION_RATE", 0.1, minimum=0.0)
 REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 15, minimum=1)
+# How long an item a reviewer skipped stays out of that reviewer's queue (others can take it at once).
+REVIEW_SKIP_MINUTES = env_int("REVIEW_SKIP_MINUTES", 60, minimum=0)
 CASE_EVAL_PERCENT = env_int("CASE_EVAL_PERCENT", 20, minimum=0)

@@ -158,6 +158,21 @@ class ReviewItem(models.Model):
         return f"review of {self.decision_id} ({self.reason})"
 
 
+class ReviewSkip(models.Model):
+    """A reviewer gave an item back unlabelled. For REVIEW_SKIP_MINUTES their next claims pass over it,
+    so a skip moves them on to another item, while every other reviewer can still take it."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="skips")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "reviewer"], name="review_skip_one_per_reviewer")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} skipped by {self.reviewer_id}"
+
+
 class ReviewLabel(models.Model):
     item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="labels")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_labels")

@@ -12,11 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from config.errors import ApiError
-from moderation_app.models import Case, Decision, ReviewItem, ReviewLabel
+from moderation_app.models import Case, Decision, ReviewItem, ReviewLabel, ReviewSkip
 from policies_app.models import PolicyVersion
 
 PRIORITY = {
@@ -57,14 +57,17 @@ def review_item_build(*, decision: Decision, rand: Callable[[], float] = random.
 
 
 def review_claim_next(*, reviewer: User) -> ReviewItem | None:
-    """Claim the most urgent open item this reviewer has not labelled. Rows locked by another
-    reviewer's claim in flight are skipped, so two reviewers never get the same item."""
+    """Claim the most urgent open item this reviewer has not labelled nor lately skipped. Rows locked
+    by another reviewer's claim in flight are passed over, so two reviewers never get the same item."""
     now = timezone.now()
     with transaction.atomic():
+        skipped_since = now - timedelta(minutes=settings.REVIEW_SKIP_MINUTES)
+        skipped = ReviewSkip.objects.filter(item=OuterRef("pk"), reviewer=reviewer, skipped_at__gte=skipped_since)
         item = (
             ReviewItem.objects.select_for_update(skip_locked=True)
             .filter(Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now))
             .exclude(labels__reviewer=reviewer)
+            .filter(~Exists(skipped))
             .order_by("-priority", "created_at")
             .first()
         )
@@ -78,12 +81,16 @@ def review_claim_next(*, reviewer: User) -> ReviewItem | None:
 
 
 def review_release(*, item: ReviewItem, reviewer: User) -> ReviewItem:
-    """Give a claimed item back (skip)."""
-    updated = ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.CLAIMED, claimed_by=reviewer).update(
-        status=ReviewItem.Status.OPEN, claimed_by=None, claim_expires_at=None
-    )
-    if not updated:
-        raise ApiError(code="not_claimed", message="you do not hold a claim on this item", status_code=409)
+    """Give a claimed item back (skip): it is open to every reviewer again, and this one's next claims
+    pass over it for REVIEW_SKIP_MINUTES. Before, it stayed the most urgent item, so the reviewer's
+    next claim was the item they had just skipped."""
+    with transaction.atomic():
+        updated = ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.CLAIMED, claimed_by=reviewer).update(
+            status=ReviewItem.Status.OPEN, claimed_by=None, claim_expires_at=None
+        )
+        if not updated:
+            raise ApiError(code="not_claimed", message="you do not hold a claim on this item", status_code=409)
+        ReviewSkip.objects.update_or_create(item=item, reviewer=reviewer, defaults={"skipped_at": timezone.now()})
     item.refresh_from_db()
     return item
 

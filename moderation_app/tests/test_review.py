@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from moderation_app.models import Case, Decision, ReviewItem
+from moderation_app.models import Case, Decision, ReviewItem, ReviewSkip
 from moderation_app.services import (
     review_claim_next,
     review_item_build,
@@ -215,3 +215,27 @@ def test_agreement_is_kappa_over_the_first_two_verdicts_of_each_double_labelled_
     api_client.force_authenticate(first)
     agreement = api_client.get("/api/v1/review/stats/").json()["agreement"]
     assert agreement == {"pairs": 4, "cohen_kappa": 0.5}
+
+
+@pytest.mark.django_db
+def test_a_skip_moves_the_reviewer_on_and_leaves_the_item_to_the_others(api_client: APIClient, settings: Any) -> None:
+    settings.REVIEW_SKIP_MINUTES = 60
+    urgent = _decision(None, 0.5, text="malformed").review_item  # priority 3
+    later = _decision("unsafe", 0.9, text="flagged").review_item  # priority 2
+    rita, sam = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
+
+    api_client.force_authenticate(rita)
+    assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == urgent.pk
+    assert api_client.post(f"/api/v1/review/items/{urgent.pk}/release/").status_code == 200
+    assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == later.pk
+
+    api_client.force_authenticate(sam)
+    assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == urgent.pk
+    api_client.post(f"/api/v1/review/items/{urgent.pk}/release/")
+
+    # Rita's skip lasts REVIEW_SKIP_MINUTES; then the item is hers to claim again.
+    api_client.force_authenticate(rita)
+    api_client.post(f"/api/v1/review/items/{later.pk}/release/")
+    assert api_client.post("/api/v1/review/next/").status_code == 204
+    ReviewSkip.objects.filter(reviewer=rita).update(skipped_at=timezone.now() - timedelta(minutes=61))
+    assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == urgent.pk

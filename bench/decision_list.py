@@ -162,10 +162,9 @@ def median_ms(call: Callable[[], Any], *, repeats: int) -> float:
 def measure(*, repeats: int) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
-    from rest_framework.pagination import Cursor
     from rest_framework.test import APIClient
 
-    from config.pagination import KeysetPagination
+    from config.pagination import NEWEST_FIRST, OLDER, cursor_encode
     from moderation_app.apis.moderation import DecisionOutputSerializer
     from moderation_app.models import Decision
     from moderation_app.selectors import decision_list, decision_summaries
@@ -182,11 +181,8 @@ def measure(*, repeats: int) -> dict[str, Any]:
 
     total = Decision.objects.count()
     depth = int(total * 0.9)
-    at_depth = Decision.objects.order_by("-created_at").values_list("created_at", flat=True)[depth]
-    cursor = KeysetPagination(count_cap=1)
-    cursor.base_url = "http://127.0.0.1/api/v1/decisions/"
-    deep_link = cursor.encode_cursor(Cursor(offset=0, reverse=False, position=str(at_depth)))  # type: ignore[arg-type]
-    deep_cursor = deep_link.split("cursor=", 1)[1]
+    at_depth = Decision.objects.order_by(*NEWEST_FIRST)[depth]
+    deep_cursor = cursor_encode(direction=OLDER, row=at_depth)
     since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scenarios = {
         "newest_page": ("offset=0", ""),
@@ -270,7 +266,7 @@ def export_figures(*, rows: int) -> dict[str, Any]:
         return json.dumps(serializer.to_representation(decision), default=str)
 
     def csv_line(decision: Any) -> str:
-        return ",".join(decision_csv_row(decision))
+        return ",".join(decision_csv_row(decision=decision))
 
     before = export_pace(decision_list(api_key=None, filters={}).iterator(chunk_size=500), jsonl_before, count=rows)
     now = export_pace(decisions_for_export(api_key=None, filters={}), jsonl, count=rows)

@@ -2,23 +2,36 @@
 
 Limit/offset paging costs two things that grow with the table: an exact COUNT of every row the
 filters match, and an OFFSET that reads and drops every row before the page. On a million decisions
-they took 0.16-0.3 s and 1.8 s (at offset 900,000) per page (bench/decision_list.py). Keyset paging
+they took 0.04-0.2 s and 2-3.8 s (at offset 900,000) per page (bench/decision_list.py). Keyset paging
 reads from where the last page ended, through the index the list is ordered by, and the count stops
 at a cap, so a page costs the same on the first page as on the thousandth and on a big table as on a
 small one.
+
+Rows are ordered newest first by (`created_at`, primary key), and a position is that pair, so rows
+that share a timestamp (a bulk import, a backfill) are neither repeated nor skipped.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
-from rest_framework import exceptions, serializers
-from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+NEWEST_FIRST = ("-created_at", "-pk")
+OLDER, NEWER = "o", "n"
+BAD_CURSOR = "This cursor is not one this list gave; start again from the first page."
 
 MAX_PAGE_SIZE = 500
 
@@ -30,7 +43,7 @@ PAGE_PARAMETERS = [
 
 
 def page_schema(*, name: str, item: type[serializers.BaseSerializer[Any]]) -> serializers.Serializer[Any]:
-    """The OpenAPI shape of a `KeysetPagination` page of `item`."""
+    """The OpenAPI shape of a `paged_response` page of `item`."""
     schema: serializers.Serializer[Any] = inline_serializer(
         name=name,
         fields={
@@ -44,26 +57,36 @@ def page_schema(*, name: str, item: type[serializers.BaseSerializer[Any]]) -> se
     return schema
 
 
+def older_than(queryset: QuerySet[Any], *, created_at: datetime, pk: Any) -> QuerySet[Any]:
+    """The rows after (created_at, pk) in newest-first order.
+
+    A range on created_at, which its index serves, less the rows of that instant already seen: an OR
+    of the two conditions would make PostgreSQL walk the index from the newest row.
+    """
+    return queryset.filter(created_at__lte=created_at).exclude(created_at=created_at, pk__gte=pk)
+
+
+def newer_than(queryset: QuerySet[Any], *, created_at: datetime, pk: Any) -> QuerySet[Any]:
+    """The rows before (created_at, pk) in newest-first order."""
+    return queryset.filter(created_at__gte=created_at).exclude(created_at=created_at, pk__lte=pk)
+
+
 def newest_first_in_chunks(*, queryset: QuerySet[Any], chunk_size: int = 1000) -> Iterator[Any]:
-    """Every row of `queryset`, newest first (`-created_at`, then `-pk`), read `chunk_size` at a time,
-    each chunk from where the last one ended.
+    """Every row of `queryset`, newest first, read `chunk_size` at a time, each chunk from where the
+    last one ended.
 
     For exports of a whole table. Each chunk is a short query of its own through the `created_at`
     index, so a long export holds no transaction open and no server-side cursor: Django declares an
     iterator's cursor `WITH HOLD` outside a transaction, and PostgreSQL then computes the whole result
-    before it sends the first row (27-43 s for a million decisions, bench/decision_list.py).
+    before it sends the first row (30 s for a million decisions, bench/decision_list.py).
     """
-    ordered = queryset.order_by("-created_at", "-pk")
+    ordered = queryset.order_by(*NEWEST_FIRST)
     rows = list(ordered[:chunk_size])
     while rows:
         yield from rows
         if len(rows) < chunk_size:
             return
-        last = rows[-1]
-        # A range on created_at (which the index serves), less the rows of the last one's instant
-        # already sent: an OR of the two conditions would make PostgreSQL walk the index from the top.
-        after = ordered.filter(created_at__lte=last.created_at).exclude(created_at=last.created_at, pk__gte=last.pk)
-        rows = list(after[:chunk_size])
+        rows = list(older_than(ordered, created_at=rows[-1].created_at, pk=rows[-1].pk)[:chunk_size])
 
 
 def queryset_count_capped(*, queryset: QuerySet[Any], cap: int) -> tuple[int, bool]:
@@ -75,60 +98,76 @@ def queryset_count_capped(*, queryset: QuerySet[Any], cap: int) -> tuple[int, bo
     return (found, True) if found <= cap else (cap, False)
 
 
-class KeysetPagination(CursorPagination):
-    """Cursor paging newest first, with a count that stops at `count_cap`.
+def cursor_encode(*, direction: str, row: Any) -> str:
+    position = {"d": direction, "t": row.created_at.isoformat(), "k": str(row.pk)}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
-    The answer is `{count, count_exact, next, previous, results}`: `next` leads to older rows and
-    `previous` to newer ones, each a URL with an opaque `cursor`. `count` is exact when
-    `count_exact` is true and a lower bound otherwise. A request with `offset` (and no `cursor`) is
-    paged by limit/offset as before, for clients that build offsets themselves; its `count` is exact.
+
+def cursor_decode(text: str) -> tuple[str, datetime, str]:
+    """(direction, created_at, pk) of a cursor this module wrote; a 400 naming `cursor` otherwise."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        direction, created_at, pk = position["d"], parse_datetime(position["t"]), str(position["k"])
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        created_at = None
+    if created_at is None or direction not in (OLDER, NEWER):
+        raise serializers.ValidationError({"cursor": [BAD_CURSOR]})
+    return direction, created_at, pk
+
+
+def _page_size(request: Request, default: int) -> int:
+    try:
+        size = int(request.query_params.get("limit", default))
+    except ValueError:
+        return default
+    return min(size, MAX_PAGE_SIZE) if size > 0 else default
+
+
+def keyset_page(*, queryset: QuerySet[Any], cursor: str | None, size: int) -> tuple[list[Any], bool, bool]:
+    """One page newest first: (rows, whether older rows follow, whether newer rows precede)."""
+    if cursor is None:
+        rows = list(queryset.order_by(*NEWEST_FIRST)[: size + 1])
+        return rows[:size], len(rows) > size, False
+    direction, created_at, pk = cursor_decode(cursor)
+    if direction == OLDER:
+        rows = list(older_than(queryset, created_at=created_at, pk=pk).order_by(*NEWEST_FIRST)[: size + 1])
+        return rows[:size], len(rows) > size, True
+    rows = list(newer_than(queryset, created_at=created_at, pk=pk).order_by("created_at", "pk")[: size + 1])
+    return rows[:size][::-1], True, len(rows) > size
+
+
+def paged_response(
+    *, rows: QuerySet[Model], request: Request, view: Any, serializer: Any, count_cap: int, default_size: int = 50
+) -> Response:
+    """One page of `rows`, newest first, rendered with `serializer`, as
+    `{count, count_exact, next, previous, results}`.
+
+    `next` leads to older rows and `previous` to newer ones, each a URL with an opaque `cursor`.
+    `count` is exact when `count_exact` is true and a lower bound otherwise. A request with `offset`
+    (and no `cursor`) is paged by limit/offset as before, for clients that build offsets themselves:
+    its count is exact and its limit is not capped.
     """
+    if "offset" in request.query_params and "cursor" not in request.query_params:
+        offset_paging = LimitOffsetPagination()
+        page = offset_paging.paginate_queryset(rows.order_by(*NEWEST_FIRST), request, view=view)
+        answer = offset_paging.get_paginated_response(serializer(page, many=True).data)
+        answer.data["count_exact"] = True
+        return answer
+    found, older, newer = keyset_page(
+        queryset=rows, cursor=request.query_params.get("cursor"), size=_page_size(request, default_size)
+    )
+    count, exact = queryset_count_capped(queryset=rows, cap=count_cap)
+    here = remove_query_param(request.build_absolute_uri(), "offset")
 
-    ordering = "-created_at"
-    page_size_query_param = "limit"
-    max_page_size = MAX_PAGE_SIZE
+    def link(direction: str, row: Any) -> str:
+        return str(replace_query_param(here, "cursor", cursor_encode(direction=direction, row=row)))
 
-    def __init__(self, *, count_cap: int) -> None:
-        self.count_cap = count_cap
-        self.offset_paging: LimitOffsetPagination | None = None
-        self.queryset: QuerySet[Any] | None = None
-
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any] | None:  # type: ignore[override]
-        if "offset" in request.query_params and self.cursor_query_param not in request.query_params:
-            self.offset_paging = LimitOffsetPagination()
-            self.offset_paging.max_limit = MAX_PAGE_SIZE
-            return self.offset_paging.paginate_queryset(queryset, request, view)
-        self.queryset = queryset
-        return super().paginate_queryset(queryset, request, view)
-
-    def decode_cursor(self, request: Request) -> Any:
-        try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
-            raise serializers.ValidationError(
-                {self.cursor_query_param: ["This cursor is not one this list gave; start again from the first page."]}
-            ) from None
-
-    def get_paginated_response(self, data: Any) -> Response:
-        if self.offset_paging is not None:
-            answer = self.offset_paging.get_paginated_response(data)
-            answer.data["count_exact"] = True
-            return answer
-        assert self.queryset is not None
-        count, exact = queryset_count_capped(queryset=self.queryset, cap=self.count_cap)
-        return Response(
-            {
-                "count": count,
-                "count_exact": exact,
-                "next": self.get_next_link(),
-                "previous": self.get_previous_link(),
-                "results": data,
-            }
-        )
-
-
-def paged_response(*, rows: QuerySet[Model], request: Request, view: Any, serializer: Any, count_cap: int) -> Response:
-    """One page of `rows` (ordered by `-created_at`) rendered with `serializer`."""
-    paginator = KeysetPagination(count_cap=count_cap)
-    page = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
+    return Response(
+        {
+            "count": count,
+            "count_exact": exact,
+            "next": link(OLDER, found[-1]) if older and found else None,
+            "previous": link(NEWER, found[0]) if newer and found else None,
+            "results": serializer(found, many=True).data,
+        }
+    )

@@ -3,6 +3,7 @@ and Ctrl-C leaves nothing behind. Uses the embedded defaults (SQLite, filesystem
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -114,9 +115,15 @@ def test_make_run_serves_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> Non
             data=json.dumps({"username": "admin", "password": password}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        session = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with session.open(request, timeout=10) as response:
             assert response.status == 200
             assert json.loads(response.read())["is_superuser"] is True
+        # The audit's category filter on SQLite, which has no JSON `contains`: the list and its CSV.
+        with session.open(f"{base}/api/v1/decisions/?category=S1", timeout=10) as response:
+            assert json.loads(response.read())["results"] == []
+        with session.open(f"{base}/api/v1/decisions/export/?format=csv&category=S1", timeout=10) as response:
+            assert response.read().decode().startswith("id,created_at,status,verdict")
 
         started = _descendants(make.pid)
         assert len(started) >= 5  # supervisor, web (+ gunicorn workers), guard, worker, train, beat

@@ -70,7 +70,7 @@ def csv_cell(value: object) -> str:
     return text
 
 
-def decision_csv_row(decision: Decision) -> list[str]:
+def decision_csv_row(*, decision: Decision) -> list[str]:
     """The CSV_COLUMNS of one decision."""
     item = getattr(decision, "review_item", None)
     model = decision.model_version
@@ -97,7 +97,7 @@ def decision_csv_row(decision: Decision) -> list[str]:
     return [csv_cell(values[column]) for column in CSV_COLUMNS]
 
 
-def decisions_csv_lines(decisions: Iterable[Decision]) -> Iterator[str]:
+def decisions_csv_lines(*, decisions: Iterable[Decision]) -> Iterator[str]:
     """A header line, then one line per decision (RFC 4180: quoted where needed, CRLF line ends)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -111,4 +111,4 @@ def decisions_csv_lines(decisions: Iterable[Decision]) -> Iterator[str]:
 
     yield line(CSV_COLUMNS)
     for decision in decisions:
-        yield line(decision_csv_row(decision))
+        yield line(decision_csv_row(decision=decision))

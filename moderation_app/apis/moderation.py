@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import time
 from typing import Any
@@ -525,9 +526,13 @@ class DecisionExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = DecisionListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        decisions = decisions_for_export(api_key=_decision_scope(request), filters=filters.validated_data)
+        chunks = decisions_for_export(api_key=_decision_scope(request), filters=filters.validated_data)
+        # The first chunk is read now: a failing query then answers a JSON error, not a 200 whose
+        # download stops after its header line.
+        decisions = itertools.chain(list(itertools.islice(chunks, 1)), chunks)
         if request.accepted_renderer.format == CsvRenderer.format:
-            response = StreamingHttpResponse(decisions_csv_lines(decisions), content_type="text/csv; charset=utf-8")
+            lines = decisions_csv_lines(decisions=decisions)
+            response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="decisions-{timezone.localdate()}.csv"'
             return response
         # One serializer for every line: a new one builds its fields from the model each time.
@@ -538,7 +543,8 @@ class DecisionExportApi(APIView):
         return response
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        # An error is JSON whichever format was asked for.
+        # An error is JSON whichever format was asked for: the audit page's link would otherwise save
+        # the error under a .csv name.
         if isinstance(response, Response) and response.status_code >= 400:
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -96,13 +98,39 @@ def test_an_offset_still_pages_by_offset_with_an_exact_count(staff: APIClient, s
     assert "offset=4" in page["next"]
 
 
-def test_a_cursor_the_list_did_not_give_is_a_400(staff: APIClient) -> None:
+def _cursor(position: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        base64.urlsafe_b64encode(b"p=x").decode(),
+        base64.urlsafe_b64encode(json.dumps({"d": "o", "t": "yesterday", "k": "1"}).encode()).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"d": "sideways", "t": "2026-12-07T10:00:00+00:00", "k": "1"}).encode()
+        ).decode(),
+    ],
+)
+def test_a_cursor_the_list_did_not_give_is_a_400(staff: APIClient, cursor: str) -> None:
     _decisions(1)
-    response = staff.get("/api/v1/decisions/?cursor=not-a-cursor")
+    response = staff.get(f"/api/v1/decisions/?cursor={cursor}")
     assert response.status_code == 400
     body = response.json()
     assert body["error"]["code"] == "invalid"
     assert body["errors"][0]["field"] == "cursor"
+
+
+def test_rows_that_share_a_timestamp_are_paged_once_each_both_ways(staff: APIClient) -> None:
+    made = [judged_decision(verdict="safe", score=0.1, text=f"import {n}") for n in range(12)]
+    instant = timezone.now() - timedelta(hours=2)
+    Decision.objects.filter(pk__in=[d.pk for d in made]).update(created_at=instant)  # one bulk import
+    expected = [str(pk) for pk in Decision.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)]
+    seen, pages = _walk(staff, "/api/v1/decisions/?limit=5", "next")
+    assert seen == expected
+    back, _ = _walk(staff, pages[-1]["previous"], "previous")
+    assert back == expected[5:10] + expected[0:5]
 
 
 def test_a_limit_over_the_most_a_page_holds_is_cut_to_it(staff: APIClient, settings: Any) -> None:

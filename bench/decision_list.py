@@ -22,7 +22,8 @@ decisions through its partial index, and with the index dropped in a transaction
 `category_index` does the same for a page filtered by a rare category (S9) and by one no decision has
 (S4), through the GIN index of categories. `review_stats` times the review queue's stats (every
 flagged decision has a review item, a quarter of them with two reviewers) against their agreement
-figure computed as before, in Python over every double-labelled item.
+figure computed as before, in Python over every double-labelled item. `cases_export` times the cases
+export (a labelled case from each flagged decision) the old way and the new.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/arbiter .venv/bin/python bench/decision_list.py --rows 1000000
 
@@ -112,6 +113,15 @@ SELECT CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, '["S1"]', '', cre
 FROM moderation_app_reviewitem WHERE status = 'done' AND {items}
 """
 
+# A labelled case from each flagged decision, as reviews make them.
+CASE_FILL_SQL = """
+INSERT INTO moderation_app_case (source, messages, target, verdict, categories, rationale, external_id, metadata,
+  content_hash, split, created_at, decision_id, policy_version_id)
+SELECT 'review', messages, target, 'unsafe', categories, '', '', '{}', md5(id::text), 'train', created_at, id,
+  policy_version_id
+FROM moderation_app_decision WHERE flagged
+"""
+
 
 def fill(*, rows: int) -> None:
     """`rows` completed decisions, one every 2.6 s back from now: 10% unsafe in S1, about 1% safe in S9;
@@ -146,7 +156,8 @@ def fill(*, rows: int) -> None:
         cursor.execute(REVIEW_FILL_SQL, [])
         for n, (reviewer, items) in enumerate(zip(reviewers, ("labels_needed >= 1", "labels_needed = 2"), strict=True)):
             cursor.execute(LABEL_FILL_SQL.format(items=items), [n + 1, reviewer.pk])
-        for table in ("decision", "reviewitem", "reviewlabel"):
+        cursor.execute(CASE_FILL_SQL, [])
+        for table in ("decision", "reviewitem", "reviewlabel", "case"):
             cursor.execute(f"VACUUM ANALYZE moderation_app_{table}")
 
 
@@ -226,6 +237,7 @@ def measure(*, repeats: int) -> dict[str, Any]:
     figures["lost_decision_sweep"] = sweep_figures(repeats=repeats)
     figures["category_index"] = category_figures(get, repeats=repeats)
     figures["review_stats"] = review_stats_figures(repeats=repeats)
+    figures["cases_export"] = cases_export_figures(rows=EXPORT_ROWS)
     return figures
 
 
@@ -278,6 +290,22 @@ def export_figures(*, rows: int) -> dict[str, Any]:
         "now_csv": now_csv,
         "first_line_before_vs_now": round(before["first_line_ms"] / now["first_line_ms"], 1),
         "lines_per_s_now_vs_before": round(now["lines_per_s"] / before["lines_per_s"], 1),
+    }
+
+
+def cases_export_figures(*, rows: int) -> dict[str, Any]:
+    """The cases export's first line and pace before (Django's iterator, every row with its policy's
+    text) and now (chunks, the text left out)."""
+    from moderation_app.selectors import case_list, cases_for_export
+    from moderation_app.services.cases import case_export_line
+
+    before = export_pace(case_list(filters={}).iterator(chunk_size=1000), case_export_line, count=rows)
+    now = export_pace(cases_for_export(), case_export_line, count=rows)
+    return {
+        "lines_timed": rows,
+        "before": before,
+        "now": now,
+        "first_line_before_vs_now": round(before["first_line_ms"] / now["first_line_ms"], 1),
     }
 
 

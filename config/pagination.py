@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -87,6 +88,12 @@ def newest_first_in_chunks(*, queryset: QuerySet[Any], chunk_size: int = 1000) -
         if len(rows) < chunk_size:
             return
         rows = list(older_than(ordered, created_at=rows[-1].created_at, pk=rows[-1].pk)[:chunk_size])
+
+
+def first_chunk_read(rows: Iterator[Any]) -> Iterator[Any]:
+    """`rows` with its first chunk's query already run: for a streamed answer, so that a failing query
+    is an error answer, not a 200 whose body stops after its first line."""
+    return itertools.chain(list(itertools.islice(rows, 1)), rows)
 
 
 def queryset_count_capped(*, queryset: QuerySet[Any], cap: int) -> tuple[int, bool]:

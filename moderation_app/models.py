@@ -218,6 +218,8 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The export reads cases newest first, a chunk at a time from where the last ended.
+        indexes = [models.Index(fields=["created_at"], name="case_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.verdict} case {self.pk}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import json
 import time
 from typing import Any
@@ -26,7 +25,7 @@ from config.actors import request_actor
 from config.celery import app
 from config.errors import ApiError
 from config.fields import JsonBooleanField, JsonIntegerField, SlugStringField, StringField
-from config.pagination import PAGE_PARAMETERS, page_schema, paged_response
+from config.pagination import PAGE_PARAMETERS, first_chunk_read, page_schema, paged_response
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
@@ -527,9 +526,7 @@ class DecisionExportApi(APIView):
         filters = DecisionListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         chunks = decisions_for_export(api_key=_decision_scope(request), filters=filters.validated_data)
-        # The first chunk is read now: a failing query then answers a JSON error, not a 200 whose
-        # download stops after its header line.
-        decisions = itertools.chain(list(itertools.islice(chunks, 1)), chunks)
+        decisions = first_chunk_read(chunks)
         if request.accepted_renderer.format == CsvRenderer.format:
             lines = decisions_csv_lines(decisions=decisions)
             response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")

@@ -17,10 +17,11 @@ from rest_framework.views import APIView
 
 from config.errors import ApiError
 from config.fields import StringField
+from config.pagination import first_chunk_read
 from moderation_app.apis.moderation import DecisionDetailOutputSerializer
 from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.roles import IsReviewer, RolePermission
-from moderation_app.selectors import case_list, review_item_get, review_stats
+from moderation_app.selectors import case_list, cases_for_export, review_item_get, review_stats
 from moderation_app.services import (
     case_export_line,
     cases_import,
@@ -196,7 +197,7 @@ class CaseExportApi(APIView):
 
     @extend_schema(responses={(200, "application/x-ndjson"): str})
     def get(self, request: Request) -> StreamingHttpResponse:
-        cases = case_list(filters={}).iterator(chunk_size=1000)
+        cases = first_chunk_read(cases_for_export())
         response = StreamingHttpResponse(
             (case_export_line(case) + "\n" for case in cases), content_type="application/x-ndjson"
         )

@@ -77,4 +77,6 @@ def test_jsonl_import_over_http_checks_categories_against_the_policy(staff: APIC
     lines = [json.loads(line) for line in b"".join(exported.streaming_content).decode().splitlines()]  # type: ignore[attr-defined]
     assert {line["label"] for line in lines} == {"safe", "unsafe"}
     assert all(line["policy"] == "core-safety@1" for line in lines)
+    newest_first = [case.pk for case in Case.objects.order_by("-created_at", "-pk")]
+    assert [line["id"] for line in lines] == newest_first
     assert staff.get("/api/v1/cases/?verdict=safe").json()["count"] == 1

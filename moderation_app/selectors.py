@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -118,7 +119,9 @@ def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
 
 # What the API answer of a decision leaves out: the conversation (up to MODERATION_MAX_CHARS), the
 # raw output and the policy's text. Reading them back on every synchronous call cost more than the query.
-ANSWER_DEFERRED = ("messages", "raw_output", "policy_version__source", "policy_version__spec")
+# The policy version's text: the same for every decision under it, and no list, answer or export shows it.
+POLICY_TEXT = ("policy_version__source", "policy_version__spec")
+ANSWER_DEFERRED = ("messages", "raw_output", *POLICY_TEXT)
 
 
 def decision_summaries(*, api_key: ApiKey | None, filters: dict[str, Any]) -> QuerySet[Decision]:
@@ -130,9 +133,8 @@ def decision_summaries(*, api_key: ApiKey | None, filters: dict[str, Any]) -> Qu
 def decisions_for_export(*, api_key: ApiKey | None, filters: dict[str, Any]) -> Iterator[Decision]:
     """Every decision `decision_list` gives, newest first, with its review item, read a chunk at a
     time (config.pagination.newest_first_in_chunks)."""
-    decisions = decision_list(api_key=api_key, filters=filters).select_related("review_item")
-    # The policy's text is the same for every row, and no export line shows it.
-    return newest_first_in_chunks(queryset=decisions.defer("policy_version__source", "policy_version__spec"))
+    decisions = decision_list(api_key=api_key, filters=filters).select_related("review_item").defer(*POLICY_TEXT)
+    return newest_first_in_chunks(queryset=decisions)
 
 
 def decisions_pending_since(*, before: datetime, limit: int) -> list[Decision]:
@@ -168,10 +170,7 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     >>> cohen_kappa([]) is None
     True
     """
-    counts: dict[tuple[str, str], int] = {}
-    for pair in pairs:
-        counts[pair] = counts.get(pair, 0) + 1
-    return cohen_kappa_of_counts(counts)
+    return cohen_kappa_of_counts(dict(Counter(pairs)))
 
 
 def cohen_kappa_of_counts(counts: dict[tuple[str, str], int]) -> float | None:
@@ -249,7 +248,7 @@ def cases_for_export() -> Iterator[Case]:
 
     Before, Django's iterator materialized the whole result before its first row, each row with its
     policy version's text (about 18 KB for the default policy), which no export line shows."""
-    cases = case_list(filters={}).defer("policy_version__source", "policy_version__spec")
+    cases = case_list(filters={}).defer(*POLICY_TEXT)
     return newest_first_in_chunks(queryset=cases)
 
 

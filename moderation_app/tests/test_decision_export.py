@@ -14,21 +14,9 @@ from rest_framework.test import APIClient
 from config.pagination import newest_first_in_chunks
 from moderation_app.apis.decision_csv import CSV_COLUMNS, csv_cell
 from moderation_app.models import Decision
-from moderation_app.tests.factories import UserFactory, judged_decision
+from moderation_app.tests.factories import judged_decision
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(roles=["policy_editor"]))
-    return client
-
-
-@pytest.fixture(autouse=True)
-def _no_sampled_reviews(settings: Any) -> None:
-    settings.REVIEW_SAMPLE_RATE = 0.0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_sampled_reviews")]
 
 
 def _csv_rows(response: Any) -> list[dict[str, str]]:

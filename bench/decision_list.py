@@ -312,8 +312,10 @@ def cases_export_figures(*, rows: int) -> dict[str, Any]:
 def review_stats_figures(*, repeats: int) -> dict[str, Any]:
     """`GET /api/v1/review/stats/`'s work now, against its agreement computed as before: every finished
     double-labelled item read with its labels, and the pairs counted in Python."""
+    from django.utils import timezone
+
     from moderation_app.models import ReviewItem
-    from moderation_app.selectors import cohen_kappa, review_stats
+    from moderation_app.selectors import cohen_kappa, review_outcomes, review_stats
 
     def agreement_before() -> float | None:
         pairs = []
@@ -327,13 +329,17 @@ def review_stats_figures(*, repeats: int) -> dict[str, Any]:
     now = review_stats()
     before_ms = median_ms(agreement_before, repeats=repeats)
     now_ms = median_ms(review_stats, repeats=repeats)
+    month_ago = timezone.now() - timedelta(days=30)
     return {
         "double_labelled_items": now["agreement"]["pairs"],
+        "reviewed_against_the_guard": now["guard_vs_review"]["reviewed"],
         "kappa_before": agreement_before(),
         "kappa_now": now["agreement"]["cohen_kappa"],
         "agreement_alone_before_ms": before_ms,
         "whole_stats_now_ms": now_ms,
         "before_vs_now": round(before_ms / now_ms, 1),
+        "guard_vs_review_alone_ms": median_ms(review_outcomes, repeats=repeats),
+        "whole_stats_last_30_days_ms": median_ms(lambda: review_stats(since=month_ago), repeats=repeats),
     }
 
 

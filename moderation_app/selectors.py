@@ -4,6 +4,7 @@ import hashlib
 import hmac
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,13 +192,16 @@ def cohen_kappa_of_counts(counts: dict[tuple[str, str], int]) -> float | None:
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
 
 
-def review_label_pair_counts() -> dict[tuple[str, str], int]:
-    """How many finished double-labelled items got each (first, second) pair of verdicts, counted by
-    the database: reading every such item and its labels took seconds once there were 20,000."""
+def review_label_pair_counts(*, since: datetime | None = None) -> dict[tuple[str, str], int]:
+    """How many finished double-labelled items (finished since `since`) got each (first, second) pair
+    of verdicts, counted by the database: reading every such item and its labels took seconds once
+    there were 20,000."""
     labels = ReviewLabel.objects.filter(item=OuterRef("pk")).order_by("created_at", "id").values("verdict")
+    items = ReviewItem.objects.filter(labels_needed__gte=2, status=ReviewItem.Status.DONE)
+    if since is not None:
+        items = items.filter(done_at__gte=since)
     pairs = (
-        ReviewItem.objects.filter(labels_needed__gte=2, status=ReviewItem.Status.DONE)
-        .annotate(first=Subquery(labels[:1]), second=Subquery(labels[1:2]))
+        items.annotate(first=Subquery(labels[:1]), second=Subquery(labels[1:2]))
         .exclude(second=None)
         .values_list("first", "second")
         .annotate(n=Count("pk"))
@@ -206,14 +210,98 @@ def review_label_pair_counts() -> dict[tuple[str, str], int]:
     return {(first, second): n for first, second, n in pairs}
 
 
-def review_stats() -> dict[str, Any]:
+def review_outcomes(*, since: datetime | None = None) -> dict[str, Any]:
+    """How the reviewers' verdicts compare with the guard's over the items finished since `since`, in
+    all and by review reason, model version and policy. The reviewers' verdict is the item's review
+    case (its first label, as training reads it); a malformed output has no verdict to compare, so it
+    counts as reviewed but not as compared."""
+    cases = Case.objects.filter(source=Case.Source.REVIEW, decision__isnull=False)
+    if since is not None:
+        cases = cases.filter(created_at__gte=since)
+    groups = (
+        cases.values_list(
+            "decision__review_item__reason",
+            "decision__model_version_id",
+            "decision__model_version__name",
+            "decision__policy_version__policy__slug",
+            "decision__verdict",
+            "verdict",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    total = OutcomeCounts()
+    by_reason: dict[str, OutcomeCounts] = {}
+    by_model: dict[tuple[int | None, str | None], OutcomeCounts] = {}
+    by_policy: dict[str, OutcomeCounts] = {}
+    for reason, model_id, model_name, policy, guard, reviewer, n in groups:
+        for counts in (
+            total,
+            by_reason.setdefault(reason or "none", OutcomeCounts()),
+            by_model.setdefault((model_id, model_name), OutcomeCounts()),
+            by_policy.setdefault(policy, OutcomeCounts()),
+        ):
+            counts.add(guard=guard, reviewer=reviewer, n=n)
+    return {
+        **total.as_dict(),
+        "by_reason": {reason: counts.as_dict() for reason, counts in sorted(by_reason.items())},
+        "by_model": [
+            {"id": model_id, "name": name, **counts.as_dict()}
+            for (model_id, name), counts in sorted(by_model.items(), key=lambda kv: -kv[1].reviewed)
+        ],
+        "by_policy": [
+            {"slug": slug, **counts.as_dict()}
+            for slug, counts in sorted(by_policy.items(), key=lambda kv: -kv[1].reviewed)
+        ],
+    }
+
+
+@dataclass
+class OutcomeCounts:
+    """Reviewed items, those with a guard verdict to compare, and those whose reviewer disagreed.
+
+    >>> counts = OutcomeCounts()
+    >>> counts.add(guard="unsafe", reviewer="safe", n=1)
+    >>> counts.add(guard="unsafe", reviewer="unsafe", n=3)
+    >>> counts.add(guard="", reviewer="unsafe", n=2)
+    >>> counts.as_dict()
+    {'reviewed': 6, 'compared': 4, 'overturned': 1, 'overturn_rate': 0.25, 'reviewer_unsafe': 5}
+    """
+
+    reviewed: int = 0
+    compared: int = 0
+    overturned: int = 0
+    reviewer_unsafe: int = 0
+
+    def add(self, *, guard: str, reviewer: str, n: int) -> None:
+        self.reviewed += n
+        self.reviewer_unsafe += n if reviewer == "unsafe" else 0
+        if guard:
+            self.compared += n
+            self.overturned += n if guard != reviewer else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.overturned / self.compared if self.compared else None
+        return {
+            "reviewed": self.reviewed,
+            "compared": self.compared,
+            "overturned": self.overturned,
+            "overturn_rate": rate,
+            "reviewer_unsafe": self.reviewer_unsafe,
+        }
+
+
+def review_stats(*, since: datetime | None = None) -> dict[str, Any]:
+    """The queue as it is now, its throughput, and, over the items finished since `since` (all of
+    them when None), the reviewers' agreement with each other and with the guard."""
     now = timezone.now()
     items = ReviewItem.objects.all()
     oldest = (
         items.filter(status=ReviewItem.Status.OPEN).order_by("created_at").values_list("created_at", flat=True).first()
     )
-    pairs = review_label_pair_counts()
+    pairs = review_label_pair_counts(since=since)
     return {
+        "since": since,
         "open": items.filter(status=ReviewItem.Status.OPEN).count(),
         "claimed": items.filter(status=ReviewItem.Status.CLAIMED).count(),
         "done": items.filter(status=ReviewItem.Status.DONE).count(),
@@ -227,6 +315,7 @@ def review_stats() -> dict[str, Any]:
             .values_list("reason", "n")
         ),
         "agreement": {"pairs": sum(pairs.values()), "cohen_kappa": cohen_kappa_of_counts(pairs)},
+        "guard_vs_review": review_outcomes(since=since),
     }
 
 

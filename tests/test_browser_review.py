@@ -61,6 +61,10 @@ def test_a_reviewer_labels_the_next_item_with_the_keyboard(live_server: Any, que
         recorded = page.get_by_test_id("review-recorded")
         recorded.wait_for()
         assert f"unsafe · {first_category}" in recorded.inner_text()
+        # The stats reload after the label: the reviewer's verdict against the guard's.
+        guard = queued.decision.verdict
+        overturned = "—" if not guard else "0 of 1 (0%)" if guard == "unsafe" else "1 of 1 (100%)"
+        page.get_by_test_id("stats-overturned").filter(has_text=overturned).wait_for()
         assert unexpected_errors(errors) == []
 
     label = ReviewLabel.objects.get(item=queued)

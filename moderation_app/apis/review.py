@@ -111,11 +111,19 @@ class AnyStaffRole(BasePermission):
 
 
 class ReviewStatsApi(APIView):
+    """The queue now, and over the items finished since `since` (all of them without it): agreement
+    between reviewers and how often they overturn the guard."""
+
     permission_classes = [AnyStaffRole]
 
-    @extend_schema(responses={200: dict})
+    class FilterSerializer(serializers.Serializer[Any]):
+        since = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: dict})
     def get(self, request: Request) -> Response:
-        return Response(review_stats())
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return Response(review_stats(since=filters.validated_data["since"]))
 
 
 class CaseOutputSerializer(serializers.ModelSerializer[Case]):

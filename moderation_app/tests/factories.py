@@ -12,6 +12,7 @@ from moderation_app.services import ModerationInput, decision_complete, decision
 from policies_app.services import policy_ensure_default
 from training_worker.guard.engine import assemble_output
 from training_worker.guard.types import GuardResult
+from training_worker.models import ModelVersion
 from training_worker.services import model_version_register
 
 
@@ -55,6 +56,7 @@ def judged_decision(
     api_key: ApiKey | None = None,
     source: str = "api",
     reasoning: str = "because",
+    model_version: ModelVersion | None = None,
 ) -> Decision:
     """A request recorded through the API's service under the default policy, then completed with a
     fixed judgement: a fake guard result, for tests about what happens after the guard. A `None`
@@ -73,5 +75,5 @@ def judged_decision(
         completion_tokens=2,
         inference_ms=1.0,
     )
-    model = model_version_register(name=f"m-{decision.pk}", base="x", path="/m")
+    model = model_version or model_version_register(name=f"m-{decision.pk}", base="x", path="/m")
     return decision_complete(decision=decision, result=judgement, model_version=model, started_at=timezone.now())

@@ -16,6 +16,8 @@ from moderation_app.services import (
 )
 from moderation_app.services.review import PRIORITY
 from moderation_app.tests.factories import UserFactory, judged_decision
+from training_worker.models import ModelVersion
+from training_worker.services import model_version_register
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +25,19 @@ def _one_reviewer_per_item(settings: Any) -> None:
     settings.REVIEW_SECOND_OPINION_RATE = 0.0  # second opinions are random; tests that want one set it
 
 
-def _decision(verdict: str | None, score: float, *, source: str = "api", text: str = "hello") -> Decision:
-    return judged_decision(verdict=verdict, score=score, source=source, text=text)
+def _decision(
+    verdict: str | None, score: float, *, source: str = "api", text: str = "hello", model: ModelVersion | None = None
+) -> Decision:
+    return judged_decision(verdict=verdict, score=score, source=source, text=text, model_version=model)
+
+
+def _label_next(reviewer: Any, verdict: str) -> None:
+    from moderation_app.services import review_label
+
+    claimed = review_claim_next(reviewer=reviewer)
+    assert claimed is not None
+    categories = ["S1"] if verdict == "unsafe" else []
+    review_label(item=claimed, reviewer=reviewer, verdict=verdict, categories=categories, rationale="")
 
 
 @pytest.mark.django_db
@@ -239,3 +252,76 @@ def test_a_skip_moves_the_reviewer_on_and_leaves_the_item_to_the_others(api_clie
     assert api_client.post("/api/v1/review/next/").status_code == 204
     ReviewSkip.objects.filter(reviewer=rita).update(skipped_at=timezone.now() - timedelta(minutes=61))
     assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == urgent.pk
+
+
+@pytest.mark.django_db
+def test_stats_count_how_often_reviewers_overturn_the_guard_by_reason_and_model(
+    api_client: APIClient, settings: Any
+) -> None:
+    settings.REVIEW_SAMPLE_RATE = 1.0
+    old, new = (model_version_register(name=name, base="x", path="/m") for name in ("old", "new"))
+    # (guard verdict, score, model, the reviewer's verdict), served most urgent first
+    judged = [
+        (None, 0.5, new, "unsafe"),  # malformed: nothing to compare
+        ("unsafe", 0.9, old, "safe"),  # a false positive
+        ("unsafe", 0.9, old, "unsafe"),
+        ("unsafe", 0.9, new, "unsafe"),
+        ("safe", 0.01, new, "unsafe"),  # sampled: a miss
+        ("safe", 0.01, new, "safe"),
+    ]
+    for n, (verdict, score, model, _) in enumerate(judged):
+        _decision(verdict, score, text=f"item {n}", model=model)
+    reviewer = UserFactory(roles=["reviewer"])
+    for *_, label in judged:
+        _label_next(reviewer, label)
+
+    api_client.force_authenticate(reviewer)
+    outcomes = api_client.get("/api/v1/review/stats/").json()["guard_vs_review"]
+    assert {k: outcomes[k] for k in ("reviewed", "compared", "overturned", "overturn_rate", "reviewer_unsafe")} == {
+        "reviewed": 6,
+        "compared": 5,
+        "overturned": 2,
+        "overturn_rate": 0.4,
+        "reviewer_unsafe": 4,
+    }
+    by_reason = {
+        reason: (c["reviewed"], c["overturned"], c["overturn_rate"]) for reason, c in outcomes["by_reason"].items()
+    }
+    assert by_reason == {"flagged": (3, 1, 1 / 3), "malformed": (1, 0, None), "sampled": (2, 1, 0.5)}
+    assert [(m["name"], m["reviewed"], m["compared"], m["overturned"]) for m in outcomes["by_model"]] == [
+        ("new", 4, 3, 1),
+        ("old", 2, 2, 1),
+    ]
+    assert [(p["slug"], p["reviewed"]) for p in outcomes["by_policy"]] == [("core-safety", 6)]
+
+
+@pytest.mark.django_db
+def test_stats_since_leaves_out_items_finished_before_it(api_client: APIClient) -> None:
+    first, second = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
+    for n in range(2):
+        item = _decision("unsafe", 0.9, text=f"item {n}").review_item
+        ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+        _label_next(first, "unsafe")
+        _label_next(second, "safe")
+    last_week = timezone.now() - timedelta(days=7)
+    earlier = ReviewItem.objects.order_by("pk").first()
+    assert earlier is not None
+    ReviewItem.objects.filter(pk=earlier.pk).update(done_at=last_week)
+    Case.objects.filter(decision__review_item=earlier).update(created_at=last_week)
+
+    api_client.force_authenticate(first)
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    recent = api_client.get("/api/v1/review/stats/", {"since": since}).json()
+    assert recent["since"] is not None
+    assert (recent["agreement"]["pairs"], recent["guard_vs_review"]["reviewed"]) == (1, 1)
+    everything = api_client.get("/api/v1/review/stats/").json()
+    assert (everything["agreement"]["pairs"], everything["guard_vs_review"]["reviewed"]) == (2, 2)
+
+
+@pytest.mark.django_db
+def test_stats_reject_a_since_that_is_not_a_time(api_client: APIClient) -> None:
+    api_client.force_authenticate(UserFactory(roles=["reviewer"]))
+    response = api_client.get("/api/v1/review/stats/", {"since": "last tuesday"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert response.json()["errors"][0]["field"] == "since"

@@ -16,7 +16,24 @@ export interface ReviewItem {
   policy_categories: PolicyCategory[];
 }
 
+/** Reviewed items, those with a guard verdict to compare (a malformed output has none), and those
+ * whose reviewer's verdict differed from the guard's. */
+export interface OutcomeCounts {
+  reviewed: number;
+  compared: number;
+  overturned: number;
+  overturn_rate: number | null;
+  reviewer_unsafe: number;
+}
+
+export interface GuardVsReview extends OutcomeCounts {
+  by_reason: Record<string, OutcomeCounts>;
+  by_model: (OutcomeCounts & { id: number | null; name: string | null })[];
+  by_policy: (OutcomeCounts & { slug: string })[];
+}
+
 export interface ReviewStats {
+  since: string | null;
   open: number;
   claimed: number;
   done: number;
@@ -25,6 +42,38 @@ export interface ReviewStats {
   labels_last_day: number;
   by_reason: Record<string, number>;
   agreement: { pairs: number; cohen_kappa: number | null };
+  guard_vs_review: GuardVsReview;
+}
+
+/** The periods the queue's agreement figures can cover, in days (`all`: every finished item). */
+export const STATS_WINDOWS = [
+  { value: '1', label: 'Last 24 hours' },
+  { value: '7', label: 'Last 7 days' },
+  { value: '30', label: 'Last 30 days' },
+  { value: 'all', label: 'All time' },
+] as const;
+
+export type StatsWindow = (typeof STATS_WINDOWS)[number]['value'];
+
+/** The `since` a window starts at, as an ISO time, or null for all time. */
+export function statsSince(window: StatsWindow, now: Date = new Date()): string | null {
+  if (window === 'all') return null;
+  return new Date(now.getTime() - Number(window) * 86_400_000).toISOString();
+}
+
+/** What reviewers found, per review reason: what an overturn means depends on why the item was sent. */
+export const OVERTURN_TEXT: Record<string, string> = {
+  flagged: 'Flags the reviewers judged safe',
+  uncertain: 'Uncertain safe decisions the reviewers judged unsafe',
+  sampled: 'Sampled safe decisions the reviewers judged unsafe',
+};
+
+/** 2 of 5 → "2 of 5 (40%)"; nothing compared → "—". */
+export function formatOverturns(counts: Pick<OutcomeCounts, 'compared' | 'overturned' | 'overturn_rate'>): string {
+  if (counts.compared === 0 || counts.overturn_rate === null) return '—';
+  const percent = counts.overturn_rate * 100;
+  const shown = percent > 0 && percent < 1 ? percent.toFixed(1) : Math.round(percent).toString();
+  return `${counts.overturned} of ${counts.compared} (${shown}%)`;
 }
 
 export const REASON_TEXT: Record<string, string> = {
@@ -52,8 +101,13 @@ export function releaseItem(itemId: number, client: ApiClient = api): Promise<un
   return client.post<unknown>(`/api/v1/review/items/${itemId}/release/`);
 }
 
-export function fetchReviewStats(signal?: AbortSignal, client: ApiClient = api): Promise<ReviewStats> {
-  return client.get<ReviewStats>('/api/v1/review/stats/', { signal });
+export function fetchReviewStats(
+  since: string | null,
+  signal?: AbortSignal,
+  client: ApiClient = api,
+): Promise<ReviewStats> {
+  const query = since === null ? '' : `?${new URLSearchParams({ since }).toString()}`;
+  return client.get<ReviewStats>(`/api/v1/review/stats/${query}`, { signal });
 }
 
 /** A claim that is no longer the caller's: it expired, or the item went to someone else. */

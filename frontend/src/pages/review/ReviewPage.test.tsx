@@ -42,12 +42,23 @@ const STATS = {
   labels_last_day: 0,
   by_reason: {},
   agreement: { pairs: 0, cohen_kappa: null },
+  since: null,
+  guard_vs_review: {
+    reviewed: 0,
+    compared: 0,
+    overturned: 0,
+    overturn_rate: null,
+    reviewer_unsafe: 0,
+    by_reason: {},
+    by_model: [],
+    by_policy: [],
+  },
 };
 
 function installBackend(labelAnswer: () => Response, item: object = ITEM) {
   const posted: { url: string; body: unknown }[] = [];
   stubFetch((input, init) => {
-    if (input === '/api/v1/review/stats/') return json(STATS);
+    if (input.startsWith('/api/v1/review/stats/')) return json(STATS);
     if (input === '/api/v1/review/next/') return json({ item });
     if (input === '/api/v1/review/items/7/label/') {
       posted.push({ url: input, body: JSON.parse(init.body as string) });

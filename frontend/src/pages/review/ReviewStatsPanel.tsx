@@ -1,13 +1,23 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import { formatDuration } from '../../lib/format';
-import { fetchReviewStats } from '../../lib/review';
+import {
+  fetchReviewStats,
+  formatOverturns,
+  OVERTURN_TEXT,
+  STATS_WINDOWS,
+  statsSince,
+  type GuardVsReview,
+  type StatsWindow,
+} from '../../lib/review';
 import { useResource } from '../../lib/useResource';
 
-/** Queue age, throughput and agreement; reloads whenever `version` changes (after a claim or label). */
+/** Queue age, throughput, and over a chosen period the reviewers' agreement with each other and with
+ * the guard; reloads whenever `version` changes (after a claim or label). */
 export function ReviewStatsPanel({ version }: { version: number }) {
-  const stats = useResource((signal) => fetchReviewStats(signal), 'review-stats');
+  const [period, setPeriod] = useState<StatsWindow>('30');
+  const stats = useResource((signal) => fetchReviewStats(statsSince(period), signal), `review-stats-${period}`);
   const { reload } = stats;
   useEffect(() => {
     if (version > 0) reload();
@@ -49,15 +59,6 @@ export function ReviewStatsPanel({ version }: { version: number }) {
             <dt>Done</dt>
             <dd>{data.done}</dd>
           </div>
-          <div className="stats__item">
-            <dt>Agreement (Cohen’s κ)</dt>
-            <dd>
-              {kappa === null || kappa === undefined ? '—' : kappa.toFixed(2)}
-              <span className="muted small">
-                {data.agreement.pairs === 0 ? 'no double-labelled items yet' : `${data.agreement.pairs} pairs`}
-              </span>
-            </dd>
-          </div>
           {Object.keys(data.by_reason).length > 0 && (
             <div className="stats__item stats__item--wide">
               <dt>Open by reason</dt>
@@ -72,6 +73,96 @@ export function ReviewStatsPanel({ version }: { version: number }) {
           )}
         </dl>
       )}
+      {data && (
+        <>
+          <div className="card__header card__header--sub">
+            <h3 id="review-outcomes-heading">Finished items</h3>
+            <label className="inline-field">
+              <span className="muted small">Period</span>
+              <select value={period} onChange={(event) => setPeriod(event.target.value as StatsWindow)}>
+                {STATS_WINDOWS.map((option) => (
+                  <option key={option.value} value={option.value}>
+                    {option.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <dl className="stats" aria-labelledby="review-outcomes-heading">
+            <div className="stats__item">
+              <dt>Agreement (Cohen’s κ)</dt>
+              <dd>
+                {kappa === null || kappa === undefined ? '—' : kappa.toFixed(2)}
+                <span className="muted small">
+                  {data.agreement.pairs === 0 ? 'no double-labelled items in this period' : `${data.agreement.pairs} pairs`}
+                </span>
+              </dd>
+            </div>
+            <GuardOutcomes outcomes={data.guard_vs_review} />
+          </dl>
+          <GuardOutcomesByModel outcomes={data.guard_vs_review} />
+        </>
+      )}
     </section>
+  );
+}
+
+/** How often reviewers overturned the guard, in all and by why the item was sent to review. */
+function GuardOutcomes({ outcomes }: { outcomes: GuardVsReview }) {
+  const malformed = outcomes.by_reason.malformed;
+  return (
+    <>
+      <div className="stats__item">
+        <dt>Guard overturned</dt>
+        <dd data-testid="stats-overturned">
+          {formatOverturns(outcomes)}
+          {outcomes.reviewed === 0 && <span className="muted small">no finished items in this period</span>}
+        </dd>
+      </div>
+      {outcomes.compared > 0 && (
+        <div className="stats__item stats__item--wide">
+          <dt>Overturned by reason</dt>
+          <dd data-testid="stats-overturned-by-reason">
+            {Object.entries(OVERTURN_TEXT)
+              .filter(([reason]) => (outcomes.by_reason[reason]?.compared ?? 0) > 0)
+              .map(([reason, text]) => (
+                <span key={reason} className="tag">
+                  {text}: {formatOverturns(outcomes.by_reason[reason])}
+                </span>
+              ))}
+            {malformed && malformed.reviewed > 0 && (
+              <span className="tag">
+                Malformed outputs the reviewers judged unsafe: {malformed.reviewer_unsafe} of {malformed.reviewed}
+              </span>
+            )}
+          </dd>
+        </div>
+      )}
+    </>
+  );
+}
+
+/** The same per model version, so a newly promoted model's overturns can be told from its predecessor's. */
+function GuardOutcomesByModel({ outcomes }: { outcomes: GuardVsReview }) {
+  if (outcomes.by_model.length === 0) return null;
+  return (
+    <table className="table" aria-label="Overturns by model">
+      <thead>
+        <tr>
+          <th scope="col">Model</th>
+          <th scope="col">Reviewed</th>
+          <th scope="col">Overturned</th>
+        </tr>
+      </thead>
+      <tbody>
+        {outcomes.by_model.map((model) => (
+          <tr key={model.id ?? 'none'}>
+            <th scope="row">{model.name ?? 'no model'}</th>
+            <td>{model.reviewed}</td>
+            <td>{formatOverturns(model)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
@@ -122,12 +123,39 @@ def cursor_decode(text: str) -> tuple[str, datetime, str]:
     return direction, created_at, pk
 
 
-def _page_size(request: Request, default: int) -> int:
-    try:
-        size = int(request.query_params.get("limit", default))
-    except ValueError:
+# PostgreSQL's LIMIT and OFFSET are bigints: a larger number is a database error, not an empty page.
+BIGINT_MAX = 2**63 - 1
+
+
+def query_number(request: Request, name: str, *, default: int, minimum: int, maximum: int = BIGINT_MAX) -> int:
+    """A whole-number query parameter; a 400 naming it when it is not one, or below `minimum`."""
+    text = request.query_params.get(name)
+    if text is None:
         return default
-    return min(size, MAX_PAGE_SIZE) if size > 0 else default
+    try:
+        number = int(text)
+    except ValueError:
+        number = minimum - 1
+    if not minimum <= number <= BIGINT_MAX:
+        raise serializers.ValidationError({name: [f"Must be a whole number from {minimum} to {maximum}."]})
+    return min(number, maximum)
+
+
+def _page_size(request: Request, default: int) -> int:
+    return query_number(request, "limit", default=default, minimum=1, maximum=MAX_PAGE_SIZE)
+
+
+class StrictLimitOffsetPagination(LimitOffsetPagination):
+    """Limit/offset paging whose `limit` and `offset` must be whole numbers (DRF's own ignores a bad
+    one, and sends one past a bigint to the database, which fails). A limit is capped at `max_limit`."""
+
+    max_limit = 100_000
+
+    def get_limit(self, request: Request) -> int:
+        return query_number(request, "limit", default=self.default_limit or 50, minimum=1, maximum=self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return query_number(request, "offset", default=0, minimum=0)
 
 
 def keyset_page(*, queryset: QuerySet[Any], cursor: str | None, size: int) -> tuple[list[Any], bool, bool]:
@@ -136,6 +164,10 @@ def keyset_page(*, queryset: QuerySet[Any], cursor: str | None, size: int) -> tu
         rows = list(queryset.order_by(*NEWEST_FIRST)[: size + 1])
         return rows[:size], len(rows) > size, False
     direction, created_at, pk = cursor_decode(cursor)
+    try:
+        pk = queryset.model._meta.pk.to_python(pk)
+    except DjangoValidationError:
+        raise serializers.ValidationError({"cursor": [BAD_CURSOR]}) from None
     if direction == OLDER:
         rows = list(older_than(queryset, created_at=created_at, pk=pk).order_by(*NEWEST_FIRST)[: size + 1])
         return rows[:size], len(rows) > size, True
@@ -152,10 +184,10 @@ def paged_response(
     `next` leads to older rows and `previous` to newer ones, each a URL with an opaque `cursor`.
     `count` is exact when `count_exact` is true and a lower bound otherwise. A request with `offset`
     (and no `cursor`) is paged by limit/offset as before, for clients that build offsets themselves:
-    its count is exact and its limit is not capped.
+    its count is exact and its limit is capped at 100,000 rows.
     """
     if "offset" in request.query_params and "cursor" not in request.query_params:
-        offset_paging = LimitOffsetPagination()
+        offset_paging = StrictLimitOffsetPagination()
         page = offset_paging.paginate_queryset(rows.order_by(*NEWEST_FIRST), request, view=view)
         answer = offset_paging.get_paginated_response(serializer(page, many=True).data)
         answer.data["count_exact"] = True

@@ -314,9 +314,9 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_CLASSES": ["moderation_app.authentication.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_RATE", "30/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -363,6 +363,7 @@ MODERATION_MAX_CHARS = env_int("MODERATION_MAX_CHARS", 32_000, minimum=1)
 # Each message costs the guard's prompt its markup as well as its content (docs/guard.md, "Long content").
 MODERATION_MAX_MESSAGES = env_int("MODERATION_MAX_MESSAGES", 100, minimum=1)
 MODERATION_MAX_BATCH = env_int("MODERATION_MAX_BATCH", 32, minimum=1)
+MODERATION_MAX_METADATA_BYTES = env_int("MODERATION_MAX_METADATA_BYTES", 16_384, minimum=2)
 
 # --- Review -------------------------------------------------------------------------------------
 REVIEW_UNCERTAIN_LOW = env_float("REVIEW_UNCERTAIN_LOW", 0.35, minimum=0.0)

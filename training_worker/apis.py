@@ -7,11 +7,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.pagination import StrictLimitOffsetPagination
 from moderation_app.roles import IsMlEngineer
 from training_worker.models import ModelVersion, TrainingRun
 from training_worker.selectors import model_version_get, model_version_list, training_run_get, training_run_list
@@ -104,7 +104,7 @@ class TrainingRunOutputSerializer(serializers.ModelSerializer[TrainingRun]):
 def _paginated(
     request: Request, view: APIView, queryset: Any, serializer: type[serializers.BaseSerializer[Any]]
 ) -> Response:
-    paginator = LimitOffsetPagination()
+    paginator = StrictLimitOffsetPagination()
     page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     response: Response = paginator.get_paginated_response(serializer(page, many=True).data)
     return response

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from config.actors import request_actor
 from config.celery import app
 from config.errors import ApiError
-from config.fields import JsonBooleanField, JsonIntegerField, SlugStringField, StringField
+from config.fields import JsonBooleanField, JsonIntegerField, MetadataField, SlugStringField, StringField, TextField
 from config.pagination import PAGE_PARAMETERS, first_chunk_read, page_schema, paged_response
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
@@ -54,7 +54,7 @@ ROLES = ("user", "assistant", "system")
 
 class MessageSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(choices=ROLES)
-    content = StringField(trim_whitespace=False, allow_blank=False)
+    content = TextField()
 
 
 class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
@@ -192,12 +192,12 @@ class ModerateItemSerializer(serializers.Serializer[Any]):
 
     policy = SlugStringField(required=False, help_text="Default: the API key's policy.")
     policy_version = JsonIntegerField(min_value=1, required=False, help_text="Default: the published one.")
-    input = StringField(required=False, trim_whitespace=False, allow_blank=False)
+    input = TextField(required=False)
     messages = MessageSerializer(many=True, required=False, allow_empty=False)
     target = serializers.ChoiceField(choices=["prompt", "response"], required=False)
     reasoning = serializers.ChoiceField(choices=["full", "none"], default="full")
     external_id = StringField(max_length=200, required=False, allow_blank=True, default="")
-    metadata = serializers.DictField(required=False, default=dict)
+    metadata = MetadataField(required=False, default=dict)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return validate_conversation(attrs)
@@ -241,7 +241,7 @@ class ModerateApi(APIView):
         decision, created = record_from_body(
             request,
             body,
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+            idempotency_key=idempotency_key(request),
             callback=body["async_"],
             answer=not body["async_"],
         )
@@ -250,6 +250,23 @@ class ModerateApi(APIView):
         # The guard task of a decision this call recorded answers it on its own list, if there is one.
         answer_to = decision_answer_key(decision_id=decision.pk) if created else None
         return Response(wait_for_answer(decision, answer_to=answer_to))
+
+
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def idempotency_key(request: Request) -> str:
+    """The request's `Idempotency-Key`, or "". One longer than a decision stores is a 400: cut short,
+    two keys that share their start would name the same decision."""
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        message = f"Idempotency-Key is {len(key):,} characters; the limit is {IDEMPOTENCY_KEY_MAX}"
+        raise ApiError(
+            code="invalid",
+            message=message,
+            errors=[{"field": "Idempotency-Key", "message": message, "code": "max_length"}],
+        )
+    return key
 
 
 def check_size(body: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from config.actors import request_actor
 from config.errors import ApiError
-from config.fields import StringField
+from config.fields import StringField, TextField
 from moderation_app.apis.moderation import caller_key, resolve_policy_version, wait_for_decisions
 from moderation_app.models import Decision
 from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
@@ -37,7 +37,17 @@ class OpenAIModerationsApi(APIView):
                 raise serializers.ValidationError("must be a non-empty string or a non-empty list of non-empty strings")
             if len(items) > settings.MODERATION_MAX_BATCH:
                 raise serializers.ValidationError(f"at most {settings.MODERATION_MAX_BATCH} items per request")
-            return items
+            return [self._text(item, n if isinstance(value, list) else None) for n, item in enumerate(items)]
+
+        @staticmethod
+        def _text(item: str, index: int | None) -> str:
+            """An item checked as /api/v1/moderate checks its `input`: text, not whitespace alone, storable."""
+            try:
+                text: str = TextField().run_validation(item)
+            except serializers.ValidationError as error:
+                detail = error.detail[0] if isinstance(error.detail, list) else error.detail
+                raise serializers.ValidationError(detail if index is None else f"item {index}: {detail}") from None
+            return text
 
     @extend_schema(request=InputSerializer, responses={200: dict})
     def post(self, request: Request) -> Response:

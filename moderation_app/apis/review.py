@@ -8,8 +8,7 @@ from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +16,8 @@ from rest_framework.views import APIView
 
 from config.errors import ApiError
 from config.fields import StringField
-from config.pagination import first_chunk_read
+from config.pagination import StrictLimitOffsetPagination, first_chunk_read
+from config.parsers import JSONParser
 from moderation_app.apis.moderation import DecisionDetailOutputSerializer
 from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.roles import IsReviewer, RolePermission
@@ -164,7 +164,7 @@ class CaseListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = LimitOffsetPagination()
+        paginator = StrictLimitOffsetPagination()
         page = paginator.paginate_queryset(case_list(filters=filters.validated_data), request, view=self)
         response: Response = paginator.get_paginated_response(CaseOutputSerializer(page, many=True).data)
         return response

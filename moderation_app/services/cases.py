@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from config.errors import ApiError
+from config.fields import metadata_problem, text_storage_problem
 from moderation_app.models import Case
 from moderation_app.services.review import case_split, content_hash
 from policies_app.models import PolicyVersion
@@ -20,6 +21,9 @@ LABEL_COLUMNS = ("label", "verdict")
 ID_COLUMNS = ("id", "external_id")
 KNOWN = {*TEXT_COLUMNS, *LABEL_COLUMNS, *ID_COLUMNS, "messages", "categories", "target", "rationale"}
 MAX_ROWS = 50_000
+EXTERNAL_ID_MAX = 200
+ROLES = ("user", "assistant", "system")
+NOT_AN_OBJECT = "__not_an_object__"
 
 
 @dataclass(frozen=True)
@@ -36,66 +40,133 @@ def parse_case_rows(*, content: str, fmt: str) -> list[dict[str, Any]]:
     if fmt == "jsonl":
         rows = []
         for number, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ApiError(
-                    code="invalid",
-                    message=f"row {number}: not JSON ({exc.msg})",
-                    errors=[{"row": number, "field": "", "message": f"not JSON ({exc.msg})"}],
-                ) from exc
-            rows.append(value if isinstance(value, dict) else {"__not_an_object__": value})
+            if line.strip():
+                value = _json_line(line, number)
+                rows.append(value if isinstance(value, dict) else {NOT_AN_OBJECT: value})
         return rows
     raise ApiError(code="invalid", message=f"format: use csv or jsonl, not {fmt!r}")
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_line(line: str, number: int) -> Any:
+    try:
+        return json.loads(line, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        problem = f"not JSON ({exc.msg})"
+    except ValueError as exc:
+        problem = f"not JSON ({exc})"
+    except RecursionError:
+        problem = "not JSON (nested too deeply)"
+    raise ApiError(
+        code="invalid",
+        message=f"row {number}: {problem}",
+        errors=[{"row": number, "field": "", "message": problem}],
+    )
 
 
 def _first(row: dict[str, Any], names: tuple[str, ...]) -> Any:
     return next((row[name] for name in names if row.get(name) not in (None, "")), None)
 
 
-def _case_fields(row: dict[str, Any], codes: set[str] | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    errors: list[tuple[str, str]] = []
-    if "__not_an_object__" in row:
-        return {}, [("", "each line must be a JSON object")]
+Problems = list[tuple[str, str]]
+
+
+def _case_messages(row: dict[str, Any], problems: Problems) -> list[dict[str, Any]] | None:
     messages = row.get("messages")
     text = _first(row, TEXT_COLUMNS)
     if messages is None and not isinstance(text, str):
-        errors.append(("prompt", f"needs one of the columns {', '.join(TEXT_COLUMNS)} or messages"))
-    elif messages is None:
+        problems.append(("prompt", f"needs one of the columns {', '.join(TEXT_COLUMNS)} or messages"))
+        return None
+    if messages is None:
         messages = [{"role": "user", "content": text}]
     elif not (
         isinstance(messages, list)
         and messages
-        and all(
-            isinstance(m, dict)
-            and m.get("role") in ("user", "assistant", "system")
-            and isinstance(m.get("content"), str)
-            for m in messages
-        )
+        and all(isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str) for m in messages)
     ):
-        errors.append(("messages", "must be a non-empty list of {role: user|assistant|system, content}"))
+        problems.append(("messages", "must be a non-empty list of {role: user|assistant|system, content}"))
+        return None
+    field = "messages" if "messages" in row else "prompt"
+    for message in messages:
+        content = message["content"]
+        problem = "holds no text, or whitespace alone" if not content.strip() else text_storage_problem(content)
+        if problem:
+            problems.append((field, problem))
+            return None
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def _case_categories(row: dict[str, Any], verdict: str, codes: set[str] | None, problems: Problems) -> list[str]:
+    raw = row.get("categories") or []
+    if isinstance(raw, str):
+        categories = [c.strip() for c in raw.split(",") if c.strip()]
+    elif isinstance(raw, list) and all(isinstance(c, str) for c in raw):
+        categories = [c.strip() for c in raw]
+    else:
+        problems.append(("categories", "must be a list of category codes, or codes separated by commas"))
+        return []
+    if codes is not None and (unknown := [c for c in categories if c not in codes]):
+        problems.append(("categories", f"not in the policy: {', '.join(unknown)}"))
+    if len(set(categories)) != len(categories):
+        problems.append(("categories", "names a category more than once"))
+    if verdict == "safe" and categories:
+        problems.append(("categories", "a safe label takes no categories"))
+    return categories
+
+
+def _case_target(row: dict[str, Any], messages: list[dict[str, Any]] | None, problems: Problems) -> str:
+    last = messages[-1]["role"] if messages else None
+    target = row.get("target") or ("response" if last == "assistant" else "prompt")
+    if target not in ("prompt", "response"):
+        problems.append(("target", "must be prompt or response"))
+    elif last is not None and last != (wanted := "assistant" if target == "response" else "user"):
+        problems.append(("target", f"target '{target}' judges the last message, which must be from the {wanted}"))
+    return str(target)
+
+
+def _case_text(value: Any, field: str, problems: Problems, *, max_length: int | None = None) -> str:
+    text = str(value or "")
+    problem = text_storage_problem(text)
+    if problem is None and max_length is not None and len(text) > max_length:
+        problem = f"is {len(text):,} characters; the limit is {max_length}"
+    if problem:
+        problems.append((field, problem))
+    return text
+
+
+def _case_metadata(row: dict[str, Any], problems: Problems) -> dict[str, Any]:
+    if None in row:  # csv.DictReader's key for fields past the header's
+        problems.append(("", "the row has more fields than the header"))
+    metadata = {k: v for k, v in row.items() if k is not None and k not in KNOWN}
+    problem = metadata_problem(metadata)
+    if problem:
+        problems.append(("metadata", f"the other columns: {problem}"))
+    return metadata
+
+
+def _case_fields(row: dict[str, Any], codes: set[str] | None) -> tuple[dict[str, Any], Problems]:
+    """A row's case, and what is wrong with it (field, message): nothing is stored that /moderate or a
+    review label would refuse, or that the database cannot hold."""
+    if NOT_AN_OBJECT in row:
+        return {}, [("", "each line must be a JSON object")]
+    problems: Problems = []
+    messages = _case_messages(row, problems)
     verdict = str(_first(row, LABEL_COLUMNS) or "").strip().lower()
     if verdict not in ("safe", "unsafe"):
-        errors.append(("label", f"must be safe or unsafe, not {verdict or 'empty'!r}"))
-    raw = row.get("categories") or []
-    categories = [c.strip() for c in raw.split(",") if c.strip()] if isinstance(raw, str) else list(raw)
-    if codes is not None and (unknown := [c for c in categories if c not in codes]):
-        errors.append(("categories", f"not in the policy: {', '.join(map(str, unknown))}"))
-    target = row.get("target") or ("response" if messages and messages[-1].get("role") == "assistant" else "prompt")
-    if target not in ("prompt", "response"):
-        errors.append(("target", "must be prompt or response"))
+        problems.append(("label", f"must be safe or unsafe, not {verdict[:40] or 'empty'!r}"))
     fields = {
         "messages": messages,
-        "target": target,
+        "target": _case_target(row, messages, problems),
         "verdict": verdict,
-        "categories": categories,
-        "rationale": str(row.get("rationale") or ""),
-        "external_id": str(_first(row, ID_COLUMNS) or "")[:200],
-        "metadata": {k: v for k, v in row.items() if k not in KNOWN},
+        "categories": _case_categories(row, verdict, codes, problems),
+        "rationale": _case_text(row.get("rationale"), "rationale", problems),
+        "external_id": _case_text(_first(row, ID_COLUMNS), "id", problems, max_length=EXTERNAL_ID_MAX),
+        "metadata": _case_metadata(row, problems),
     }
-    return fields, errors
+    return fields, problems
 
 
 def cases_import(*, rows: list[dict[str, Any]], policy_version: PolicyVersion | None) -> ImportReport:

@@ -142,6 +142,8 @@ def _check_label(*, verdict: str, categories: list[str], codes: list[str]) -> No
         errors.append(
             {"field": "categories", "message": f"not in this policy version: {', '.join(unknown)}", "code": "invalid"}
         )
+    if len(set(categories)) != len(categories):
+        errors.append({"field": "categories", "message": "names a category more than once", "code": "invalid"})
     if verdict == "unsafe" and not categories:
         errors.append(
             {"field": "categories", "message": "an unsafe label needs at least one category", "code": "invalid"}

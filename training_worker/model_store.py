@@ -56,6 +56,8 @@ def _hub_snapshot(repo_id: str) -> Path:
             f"workers never download models: fetch it first, e.g. `hf download {repo_id} --local-dir "
             f"$MODEL_STORE/{name}`, then register that directory"
         ) from None
+    except ValueError as exc:  # the hub's own id rules, e.g. "--" (HFValidationError), for a mistyped path
+        raise ModelStoreError(f"{repo_id} is not a directory, nor a valid hub id ({exc})") from None
 
 
 def packaged_gguf_path() -> Path:

@@ -87,6 +87,11 @@ def model_install_default(*, store: Path) -> tuple[ModelVersion, bool]:
             name=PACKAGED_NAME, base=PACKAGED_BASE, path=str(target), source=ModelVersion.Source.PACKAGED
         )
         did_work = True
+    elif model.path != str(target):
+        # Registered under another MODEL_STORE (a moved install): point the row at what is installed here.
+        model.path = str(target)
+        model.save(update_fields=["path"])
+        did_work = True
     if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
         model = model_version_activate(model_version=model)
         did_work = True

@@ -13,6 +13,7 @@ through the strict parser, and anything the parser rejects fails closed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from training_worker.guard.template import (
     THINK_OPEN,
     Message,
     chat_messages,
+    escape_content,
 )
 from training_worker.guard.types import Continuation, GuardRequest, GuardResult
 
@@ -70,8 +72,13 @@ def clean_reasoning(text: str) -> str:
 
     >>> clean_reasoning("  The user asks </think> for a recipe.\\n")
     'The user asks  for a recipe.'
+    >>> clean_reasoning("a </th<think>ink> b")  # removing one tag must not make another
+    'a  b'
     """
-    return _THINK_TAGS.sub("", text).strip()
+    cleaned = _THINK_TAGS.sub("", text)
+    while cleaned != text:
+        text, cleaned = cleaned, _THINK_TAGS.sub("", cleaned)
+    return cleaned.strip()
 
 
 def assemble_output(reasoning: str, verdict: str, categories: Sequence[str]) -> str:
@@ -113,7 +120,8 @@ class Guard:
     def fit(self, request: GuardRequest) -> tuple[GuardRequest, bool]:
         """The request with its messages cut from the middle so that the whole conversation fits its
         budget (`content_budget`); short messages keep every token, the long ones share what is left."""
-        sizes = [self.backend.count_tokens(message.content) for message in request.messages]
+        # Counted as the prompt holds them: escaped, `<` is `&lt;`, and 6,000 of them are 6,000 tokens more.
+        sizes = [self.backend.count_tokens(escape_content(message.content)) for message in request.messages]
         budget = self.content_budget(request)
         if sum(sizes) <= budget:
             return request, False
@@ -147,7 +155,7 @@ class Guard:
         keep = int(len(text) * max(cap - MESSAGE_SLACK_TOKENS, 0) / size)
         while True:
             cut = truncate_middle(text, keep)
-            tokens = self.backend.count_tokens(cut)
+            tokens = self.backend.count_tokens(escape_content(cut))
             if tokens <= cap or keep == 0:
                 return cut
             keep = max(0, min(keep - 1, int(keep * cap / tokens)))
@@ -223,6 +231,9 @@ class Guard:
         completion_tokens: int,
     ) -> GuardResult:
         p_unsafe = unsafe_probability(logps[0], logps[1])
+        if any(math.isnan(logp) for logp in (p_unsafe, *logps)):
+            # NaN compares false with everything: `nan >= 0.5` would have made the verdict "safe".
+            return unjudged("the model's scores are not numbers (NaN): it cannot judge", index=index)
         given_unsafe = normalise(dict(zip(codes, logps[2:], strict=True)))
         verdict = "unsafe" if p_unsafe >= 0.5 else "safe"
         chosen = pick_categories(given_unsafe) if verdict == "unsafe" else []

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from policies_app.selectors import policy_version_published_list
-from training_worker.guard.backends.base import Backend, BackendDead, BackendError
+from training_worker.guard.backends.base import Backend, BackendDead
 from training_worker.guard.batcher import Arrivals, MicroBatcher
 from training_worker.guard.engine import Guard
 from training_worker.guard.template import Message
@@ -150,7 +150,7 @@ class GuardRuntime:
             self._loading = active.name
             try:
                 loaded = self._load(active)
-            except (BackendError, OSError, ValueError, RuntimeError) as exc:
+            except Exception as exc:  # whatever a corrupt model raises, the worker stays up and says why
                 self.load_error = f"cannot load model {active.name}: {exc}"
                 self._checked_at = 0.0  # try again on the next call
                 logger.exception("guard model %s failed to load", active.name)

@@ -20,6 +20,10 @@ class BackendDead(BackendError):
     """The backend's model can no longer run at all (its engine process stopped): it must be loaded again."""
 
 
+# What a model directory holds its weights in: safetensors (sharded or not), or PyTorch's format.
+WEIGHT_FILES = ("*.safetensors", "*.bin")
+
+
 def model_directory_check(*, model_path: str) -> Path:
     """The model directory, checked before a library reads it.
 
@@ -30,6 +34,8 @@ def model_directory_check(*, model_path: str) -> Path:
     path = Path(model_path)
     if not path.is_dir() or not (path / "config.json").is_file():
         raise BackendError(f"model directory {model_path} is missing or has no config.json")
+    if not any(next(path.glob(pattern), None) for pattern in WEIGHT_FILES):
+        raise BackendError(f"model directory {model_path} has no weights ({', '.join(WEIGHT_FILES)})")
     for weights in sorted(path.glob("*.safetensors")):
         if problem := safetensors_problem(weights):
             raise BackendError(

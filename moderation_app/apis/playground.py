@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.fields import TextField
 from moderation_app.apis.moderation import MessageSerializer, check_size, validate_conversation
 from moderation_app.roles import IsPolicyEditor
 from moderation_app.services.playground import playground_judge, playground_policy_resolve
@@ -28,7 +29,7 @@ class PlaygroundApi(APIView):
         source = serializers.CharField(  # type: ignore[assignment]
             required=False, trim_whitespace=False, help_text="An unsaved draft of the policy's YAML."
         )
-        input = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
+        input = TextField(required=False)
         messages = MessageSerializer(many=True, required=False, allow_empty=False)
         target = serializers.ChoiceField(choices=["prompt", "response"], required=False)
         reasoning = serializers.ChoiceField(choices=["full", "none"], default="full")

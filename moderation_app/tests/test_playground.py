@@ -134,6 +134,12 @@ def test_it_rejects_a_draft_and_a_version_together(editor: APIClient, policy: Po
     assert response.json()["errors"][0]["field"] == "source"
 
 
+def test_it_rejects_whitespace_alone_as_the_content(editor: APIClient, policy: Policy) -> None:
+    response = editor.post("/api/v1/playground/", {"policy": policy.slug, "input": " \n\t"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "input"
+
+
 def test_it_answers_404_for_an_unknown_version(editor: APIClient, policy: Policy) -> None:
     payload = {"policy": policy.slug, "policy_version": 9, "input": "x"}
     assert editor.post("/api/v1/playground/", payload, format="json").status_code == 404

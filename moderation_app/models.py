@@ -5,6 +5,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+# Who a message of a judged conversation (a decision's, a case's) can be from.
+MESSAGE_ROLES = ("user", "assistant", "system")
+
 
 class ApiKey(models.Model):
     """A service's credential. Only a hash of the secret is stored; the key is shown once."""

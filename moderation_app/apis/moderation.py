@@ -29,7 +29,7 @@ from config.pagination import PAGE_PARAMETERS, first_chunk_read, page_schema, pa
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
-from moderation_app.models import ApiKey, Decision, ReviewLabel
+from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewLabel
 from moderation_app.roles import user_roles
 from moderation_app.selectors import (
     decision_get,
@@ -49,11 +49,9 @@ from policies_app.models import PolicyVersion
 from policies_app.selectors import policy_get_for_judging, policy_version_get
 from training_worker.presence import GuardAbsent, guard_wait_slices
 
-ROLES = ("user", "assistant", "system")
-
 
 class MessageSerializer(serializers.Serializer[Any]):
-    role = serializers.ChoiceField(choices=ROLES)
+    role = serializers.ChoiceField(choices=MESSAGE_ROLES)
     content = TextField()
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from config.errors import ApiError
 from config.fields import metadata_problem, text_storage_problem
-from moderation_app.models import Case
+from moderation_app.models import MESSAGE_ROLES, Case
 from moderation_app.services.review import case_split, content_hash
 from policies_app.models import PolicyVersion
 
@@ -22,7 +22,6 @@ ID_COLUMNS = ("id", "external_id")
 KNOWN = {*TEXT_COLUMNS, *LABEL_COLUMNS, *ID_COLUMNS, "messages", "categories", "target", "rationale"}
 MAX_ROWS = 50_000
 EXTERNAL_ID_MAX = 200
-ROLES = ("user", "assistant", "system")
 NOT_AN_OBJECT = "__not_an_object__"
 
 
@@ -85,7 +84,10 @@ def _case_messages(row: dict[str, Any], problems: Problems) -> list[dict[str, An
     elif not (
         isinstance(messages, list)
         and messages
-        and all(isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str) for m in messages)
+        and all(
+            isinstance(m, dict) and m.get("role") in MESSAGE_ROLES and isinstance(m.get("content"), str)
+            for m in messages
+        )
     ):
         problems.append(("messages", "must be a non-empty list of {role: user|assistant|system, content}"))
         return None

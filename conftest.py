@@ -63,9 +63,13 @@ def guard_worker(transactional_db: Any) -> Iterator[Any]:
     from config.celery import app
     from training_worker.presence import PresenceReporter
 
-    # Both guard queues, and the default queue, where webhook deliveries go.
+    # Both guard queues, the default queue, and the webhooks queue.
     with start_worker(
-        app, queues=["guard", "guard-bulk", "default"], pool="threads", concurrency=2, perform_ping_check=False
+        app,
+        queues=["guard", "guard-bulk", "default", "webhooks"],
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
     ) as worker:
         # What a guard worker starts on worker_ready and stops on worker_shutdown; this one sends neither.
         reporter = PresenceReporter().start()

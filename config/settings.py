@@ -246,7 +246,12 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # and batches, recovered decisions, backtests), so a backlog of the second never holds up the first.
 GUARD_QUEUE = "guard"
 GUARD_BULK_QUEUE = "guard-bulk"
+# Webhook deliveries wait on other services' receivers: a worker of their own, so a slow or dead
+# receiver never holds up the default queue's sweeps and schedules.
+WEBHOOK_QUEUE = "webhooks"
 CELERY_TASK_ROUTES = {
+    "moderation_app.tasks.deliver_decision_webhook": {"queue": WEBHOOK_QUEUE},
+    "moderation_app.tasks.deliver_due_webhooks": {"queue": WEBHOOK_QUEUE},
     "training_worker.tasks.guard.run_backtest": {"queue": GUARD_BULK_QUEUE},
     "training_worker.tasks.guard.*": {"queue": GUARD_QUEUE},
     # The scheduled check is a quick query: it must not wait behind a training run on the train queue.
@@ -275,6 +280,8 @@ GUARD_BACKEND = env_choice("GUARD_BACKEND", "auto", ("auto", "vllm", "transforme
 GUARD_TIMEOUT_S = env_float("GUARD_TIMEOUT_S", 30.0, minimum=0.1)
 # A decision still pending this long, with nothing on the guard queue, lost its task and is queued again.
 DECISION_RECOVER_AFTER_S = env_int("DECISION_RECOVER_AFTER_S", 120, minimum=10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1)
 READYZ_GUARD_TIMEOUT_S = env_float("READYZ_GUARD_TIMEOUT_S", 2.0, minimum=0.1)
 GUARD_MAX_BATCH = env_int("GUARD_MAX_BATCH", 8, minimum=1)
 GUARD_MAX_WAIT_MS = env_float("GUARD_MAX_WAIT_MS", 20.0, minimum=0.0)

@@ -125,6 +125,36 @@ class Decision(models.Model):
         return (self.completed_at - self.created_at).total_seconds() * 1000
 
 
+class WebhookDelivery(models.Model):
+    """The callback of a decision requested with async=true. Written with the decision (an outbox), so
+    no crash between the decision's completion and the callback's queuing loses it: tried when the
+    decision completes, then by the every-minute sweep until delivered, out of attempts, or skipped."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # waiting for the decision, or for its next attempt
+        DELIVERED = "delivered"
+        FAILED = "failed"  # out of attempts (WEBHOOK_MAX_ATTEMPTS)
+        SKIPPED = "skipped"  # the key was revoked, or lost its webhook, before delivery
+
+    decision = models.OneToOneField(Decision, on_delete=models.CASCADE, primary_key=True, related_name="webhook")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField(help_text="The next attempt is not made before this.")
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The sweep reads the pending ones that are due; delivered and failed ones leave the index.
+            models.Index(fields=["due_at"], condition=models.Q(status="pending"), name="webhook_pending_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook of {self.decision_id}: {self.status}"
+
+
 class ReviewItem(models.Model):
     """A decision a reviewer should look at, and why."""
 

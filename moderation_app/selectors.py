@@ -79,6 +79,7 @@ DECISION_FILTERS = {
     "category": "categories__contains",  # on PostgreSQL; see _in_category
     "status": "status",
     "api_key": "api_key__prefix",
+    "webhook": "webhook__status",
     "since": "created_at__gte",
     "until": "created_at__lt",
 }
@@ -112,7 +113,7 @@ def _in_category(code: str, *, using: str) -> Q | RawSQL:
 
 def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
     try:
-        decision = decision_list(api_key=api_key, filters={}).filter(pk=decision_id).first()
+        decision = decision_list(api_key=api_key, filters={}).select_related("webhook").filter(pk=decision_id).first()
     except ValidationError:  # not a UUID
         decision = None
     return found_or_404(decision, f"no decision {decision_id}")
@@ -134,7 +135,9 @@ def decision_summaries(*, api_key: ApiKey | None, filters: dict[str, Any]) -> Qu
 def decisions_for_export(*, api_key: ApiKey | None, filters: dict[str, Any]) -> Iterator[Decision]:
     """Every decision `decision_list` gives, newest first, with its review item, read a chunk at a
     time (config.pagination.newest_first_in_chunks)."""
-    decisions = decision_list(api_key=api_key, filters=filters).select_related("review_item").defer(*POLICY_TEXT)
+    decisions = (
+        decision_list(api_key=api_key, filters=filters).select_related("review_item", "webhook").defer(*POLICY_TEXT)
+    )
     return newest_first_in_chunks(queryset=decisions)
 
 

@@ -8,27 +8,45 @@ from datetime import timedelta
 from django.conf import settings
 
 from config.celery import app
-from moderation_app.models import Decision
+from moderation_app.models import WebhookDelivery
 from moderation_app.services import decisions_recover_lost
-from moderation_app.services.webhooks import WebhookDeliveryError, webhook_deliver
+from moderation_app.services.webhooks import (
+    LEASE_S,
+    webhook_deliveries_due,
+    webhook_delivery_attempt,
+    webhook_delivery_claim,
+)
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(
-    name="moderation_app.tasks.deliver_decision_webhook",
-    acks_late=True,
-    autoretry_for=(WebhookDeliveryError,),
-    retry_backoff=2,
-    retry_backoff_max=600,
-    max_retries=8,
-    time_limit=30,
-)
-def deliver_decision_webhook(decision_id: str) -> int:
+@app.task(name="moderation_app.tasks.deliver_decision_webhook", acks_late=True, time_limit=LEASE_S)
+def deliver_decision_webhook(decision_id: str) -> str:
+    """One attempt at a decision's webhook, if it is due; a failed one is retried by the sweep."""
     from moderation_app.apis.moderation import decision_answer
 
-    decision = Decision.objects.select_related("api_key", "policy_version__policy", "model_version").get(pk=decision_id)
-    return webhook_deliver(decision=decision, payload=decision_answer(decision))
+    delivery = webhook_delivery_claim(decision_id=decision_id)
+    if delivery is None:
+        return "not due"
+    delivery = webhook_delivery_attempt(delivery=delivery, payload=decision_answer(delivery.decision))
+    if delivery.status != WebhookDelivery.Status.DELIVERED:
+        logger.warning(
+            "webhook of decision %s, attempt %d: %s (%s)",
+            decision_id,
+            delivery.attempts,
+            delivery.last_error,
+            delivery.status,
+        )
+    return str(delivery.status)
+
+
+@app.task(name="moderation_app.tasks.deliver_due_webhooks", acks_late=False, time_limit=60)
+def deliver_due_webhooks() -> int:
+    """Beat runs it every minute (migration 0012): queue the deliveries that are due."""
+    due = webhook_deliveries_due()
+    for decision_id in due:
+        deliver_decision_webhook.delay(decision_id)
+    return len(due)
 
 
 @app.task(name="moderation_app.tasks.recover_lost_decisions", acks_late=False, time_limit=120)

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from celery.result import AsyncResult
@@ -14,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -29,7 +30,7 @@ from config.pagination import PAGE_PARAMETERS, first_chunk_read, page_schema, pa
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
-from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewLabel
+from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewLabel, WebhookDelivery
 from moderation_app.roles import user_roles
 from moderation_app.selectors import (
     decision_get,
@@ -123,9 +124,28 @@ def _answer_serializer() -> DecisionOutputSerializer:
     return serializer
 
 
+class WebhookDeliveryOutputSerializer(serializers.ModelSerializer[WebhookDelivery]):
+    next_attempt_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "attempts", "last_status_code", "last_error", "delivered_at", "next_attempt_at"]
+
+    def get_next_attempt_at(self, obj: WebhookDelivery) -> datetime | None:
+        return obj.due_at if obj.status == WebhookDelivery.Status.PENDING else None
+
+
 class DecisionDetailOutputSerializer(DecisionOutputSerializer):
+    webhook = serializers.SerializerMethodField()
+
     class Meta(DecisionOutputSerializer.Meta):
-        fields = [*DecisionOutputSerializer.Meta.fields, "messages", "raw_output", "template_version"]
+        fields = [*DecisionOutputSerializer.Meta.fields, "messages", "raw_output", "template_version", "webhook"]
+
+    @extend_schema_field(WebhookDeliveryOutputSerializer(allow_null=True))
+    def get_webhook(self, obj: Decision) -> dict[str, Any] | None:
+        """The callback of a decision requested with async=true: delivered, pending, failed or skipped."""
+        delivery = getattr(obj, "webhook", None) if obj.callback else None
+        return dict(WebhookDeliveryOutputSerializer(delivery).data) if delivery is not None else None
 
 
 class ReviewHistoryLabelSerializer(serializers.ModelSerializer[ReviewLabel]):
@@ -503,6 +523,9 @@ class DecisionListApi(APIView):
         flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
         status = serializers.ChoiceField(choices=Decision.Status.choices, required=False)
         api_key = serializers.CharField(required=False, help_text="An API key's prefix.")
+        webhook = serializers.ChoiceField(
+            choices=WebhookDelivery.Status.choices, required=False, help_text="The callback's delivery status."
+        )
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 

@@ -17,9 +17,11 @@ from config.errors import ApiError
 from moderation_app.keycache import key_cache_forget, key_cache_put
 from moderation_app.models import ApiKey
 from moderation_app.selectors import KEY_PREFIX, api_key_hash
+from moderation_app.services.webhooks import webhook_url_problem
 from policies_app.models import Policy
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+WEBHOOK_URL_MAX = ApiKey._meta.get_field("webhook_url").max_length or 200
 
 
 def api_key_create(
@@ -37,6 +39,12 @@ def api_key_create(
     rate = rate_limit_per_minute or settings.API_KEY_DEFAULT_RATE_PER_MINUTE
     if rate < 1:
         raise ApiError(code="invalid", message="rate_limit_per_minute: must be at least 1")
+    problem = webhook_url_problem(webhook_url) if webhook_url else None
+    if problem is not None or len(webhook_url) > WEBHOOK_URL_MAX:
+        message = f"webhook_url: {problem or f'is longer than {WEBHOOK_URL_MAX} characters'}"
+        raise ApiError(
+            code="invalid", message=message, errors=[{"field": "webhook_url", "message": message, "code": "invalid"}]
+        )
     prefix = secrets.token_hex(4)
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = secrets.token_hex(4)

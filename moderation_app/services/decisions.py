@@ -24,6 +24,7 @@ from moderation_app.answers import decision_answer_key
 from moderation_app.models import ApiKey, Decision
 from moderation_app.selectors import decisions_pending_since
 from moderation_app.services.review import review_item_build
+from moderation_app.services.webhooks import webhook_delivery_create
 from moderation_app.snapshot import decision_snapshot
 from policies_app.models import PolicyVersion
 from training_worker.guard import TEMPLATE_VERSION
@@ -95,7 +96,15 @@ def decision_record(
         "request_hash": digest,
         "callback": callback and api_key is not None and bool(api_key.webhook_url),
     }
-    if not idempotency_key:  # one INSERT, no transaction of its own: the hot path of every API call
+    if fields["callback"]:
+        # The decision and its delivery are written together, or neither (an outbox: see webhooks.py).
+        with transaction.atomic():
+            decision, created = _decision_insert(fields, api_key=api_key, idempotency_key=idempotency_key)
+            if created:
+                webhook_delivery_create(decision=decision)
+        if not created:
+            return _same_request(decision, digest), False
+    elif not idempotency_key:  # one INSERT, no transaction of its own: the hot path of every API call
         decision = Decision(**fields)
         if answer:
             # The caller hears nothing before the guard's durable completion (whose flush covers this
@@ -104,15 +113,23 @@ def decision_record(
         else:
             decision.save(force_insert=True)
     else:
-        try:
-            with transaction.atomic():
-                decision = Decision.objects.create(**fields)
-        except IntegrityError:  # the same key arrived twice at once: the first one wins
-            existing = Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key)
-            return _same_request(existing, digest), False
+        decision, created = _decision_insert(fields, api_key=api_key, idempotency_key=idempotency_key)
+        if not created:
+            return _same_request(decision, digest), False
     if enqueue:
         transaction.on_commit(lambda: _enqueue_decision(decision, answer=answer))
     return decision, True
+
+
+def _decision_insert(fields: dict[str, Any], *, api_key: ApiKey | None, idempotency_key: str) -> tuple[Decision, bool]:
+    """The new decision, or the one an Idempotency-Key that arrived twice at once wrote first."""
+    try:
+        with transaction.atomic():
+            return Decision.objects.create(**fields), True
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return Decision.objects.get(api_key=api_key, idempotency_key=idempotency_key), False
 
 
 def _same_request(existing: Decision, digest: str) -> Decision:
@@ -274,8 +291,17 @@ def _decision_finish(*, decision: Decision, fields: dict[str, Any]) -> Decision:
 
 
 def _schedule_callback(decision: Decision) -> None:
+    """Queue the first attempt of the decision's webhook once its completion commits. A broker that
+    refuses it fails nothing here (the guard has a batch to finish): the delivery row stays due, and
+    the every-minute sweep queues it."""
     if not decision.callback:
         return
     from moderation_app.tasks import deliver_decision_webhook
 
-    transaction.on_commit(lambda: deliver_decision_webhook.delay(str(decision.pk)))
+    def publish() -> None:
+        try:
+            deliver_decision_webhook.delay(str(decision.pk))
+        except Exception:
+            logger.warning("could not queue the webhook of decision %s; the sweep will", decision.pk, exc_info=True)
+
+    transaction.on_commit(publish)

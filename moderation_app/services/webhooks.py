@@ -1,26 +1,44 @@
 """Signed webhook callbacks: a decision requested with async=true is posted to its key's webhook.
 
 The receiver checks `X-Arbiter-Signature: sha256=HEX`, the HMAC-SHA256 of `"{timestamp}.{body}"`
-with the key's webhook secret, where the timestamp is `X-Arbiter-Timestamp` (reject old ones).
+with the key's webhook secret, where the timestamp is `X-Arbiter-Timestamp` (README, "Webhooks").
+
+A delivery is a row written with its decision (`WebhookDelivery`). An attempt first claims the row
+for a lease, so the attempt queued at completion and the every-minute sweep never both post it; a
+failed attempt sets when the next one is due, and the sweep queues it then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from moderation_app.models import Decision
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
 
-TIMEOUT_S = 5
+from moderation_app.models import Decision, WebhookDelivery
+
+# Long enough for an attempt and its bookkeeping: a claimed delivery is not claimed again before.
+LEASE_S = 120
+FIRST_RETRY_S = 60
+LONGEST_WAIT_S = 3600
+USER_AGENT = "arbiter-webhooks/1"
 
 
 class WebhookDeliveryError(RuntimeError):
-    pass
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
@@ -32,28 +50,144 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def webhook_deliver(*, decision: Decision, payload: dict[str, Any]) -> int:
-    """POST the payload to the decision's key's webhook; returns the HTTP status. Raises on failure."""
-    key = decision.api_key
-    if key is None or not key.webhook_url:
-        raise WebhookDeliveryError("the decision's API key has no webhook")
+def webhook_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a webhook, or None: only http(s) to a host, without credentials in it
+    (they would show in the key list and every error, and are not sent as authentication).
+
+    >>> webhook_url_problem("https://hooks.example.com/arbiter?team=ts") is None
+    True
+    >>> webhook_url_problem("ftp://example.com/x"), webhook_url_problem("https://u:p@example.com/")
+    ('must be an http:// or https:// URL', 'must not hold a user name or password')
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https"):
+        return "must be an http:// or https:// URL"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username is not None or parts.password is not None:
+        return "must not hold a user name or password"
+    return None
+
+
+def webhook_retry_wait(*, attempts: int) -> timedelta:
+    """How long after its `attempts`-th failed attempt a delivery is tried again: doubling from a
+    minute, at most an hour (12 attempts span about 6 hours).
+
+    >>> [int(webhook_retry_wait(attempts=n).total_seconds() // 60) for n in (1, 2, 3, 7, 11)]
+    [1, 2, 4, 60, 60]
+    """
+    return timedelta(seconds=min(FIRST_RETRY_S * 2 ** (attempts - 1), LONGEST_WAIT_S))
+
+
+def webhook_delivery_create(*, decision: Decision) -> WebhookDelivery:
+    """The delivery of a decision requested with a callback; the caller writes it with the decision."""
+    return WebhookDelivery.objects.create(decision=decision, due_at=decision.created_at or timezone.now())
+
+
+def webhook_delivery_claim(*, decision_id: str, now: datetime | None = None) -> WebhookDelivery | None:
+    """Claim the decision's delivery for one attempt, if it is due and its decision is complete: the
+    attempt is counted and the row leased, so no other attempt starts before it ends. None otherwise."""
+    now = now or timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        decision_id=decision_id,
+        status=WebhookDelivery.Status.PENDING,
+        due_at__lte=now,
+        decision__status=Decision.Status.COMPLETED,
+    ).update(due_at=now + timedelta(seconds=LEASE_S), attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related(
+        "decision__api_key", "decision__policy_version__policy", "decision__model_version"
+    ).get(decision_id=decision_id)
+
+
+def webhook_delivery_attempt(*, delivery: WebhookDelivery, payload: dict[str, Any]) -> WebhookDelivery:
+    """Post a claimed delivery and record how it went: delivered; failed for good after
+    WEBHOOK_MAX_ATTEMPTS; due again after `webhook_retry_wait`; or skipped when its key was revoked
+    (or lost its webhook) since the request, so a leaked key's receiver gets nothing more."""
+    key = delivery.decision.api_key
+    now = timezone.now()
+    if key is None or key.revoked_at is not None or not key.webhook_url:
+        return _delivery_close(delivery, status=WebhookDelivery.Status.SKIPPED, error="the API key was revoked")
+    try:
+        code = webhook_post(url=key.webhook_url, secret=key.webhook_secret, payload=payload)
+    except WebhookDeliveryError as exc:
+        delivery.last_status_code = exc.status_code
+        if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            return _delivery_close(delivery, status=WebhookDelivery.Status.FAILED, error=str(exc))
+        delivery.last_error = str(exc)[:1000]
+        delivery.due_at = now + webhook_retry_wait(attempts=delivery.attempts)
+        delivery.save(update_fields=["last_status_code", "last_error", "due_at"])
+        return delivery
+    delivery.last_status_code, delivery.delivered_at = code, now
+    return _delivery_close(delivery, status=WebhookDelivery.Status.DELIVERED, error="")
+
+
+def _delivery_close(delivery: WebhookDelivery, *, status: str, error: str) -> WebhookDelivery:
+    delivery.status, delivery.last_error = status, error[:1000]
+    delivery.save(update_fields=["status", "last_error", "last_status_code", "delivered_at"])
+    return delivery
+
+
+def webhook_deliveries_due(*, limit: int = 500, now: datetime | None = None) -> list[str]:
+    """Decision ids whose delivery is due, oldest first: a first attempt whose queuing was lost, or a
+    retry whose wait is over."""
+    due = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING,
+        due_at__lte=now or timezone.now(),
+        decision__status=Decision.Status.COMPLETED,
+    )
+    return [str(pk) for pk in due.order_by("due_at").values_list("pk", flat=True)[:limit]]
+
+
+def webhook_post(*, url: str, secret: str, payload: dict[str, Any]) -> int:
+    """POST the signed payload; the receiver's status when it is 2xx. Anything else, a redirect
+    included (it is not followed: the body and signature would go where the key never named), or
+    no answer within WEBHOOK_TIMEOUT_S in all, raises WebhookDeliveryError."""
     body = json.dumps({"type": "decision.completed", "decision": payload}, sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        key.webhook_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "arbiter-webhooks/1",
-            "X-Arbiter-Timestamp": timestamp,
-            "X-Arbiter-Signature": webhook_signature(secret=key.webhook_secret, timestamp=timestamp, body=body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Arbiter-Timestamp": timestamp,
+        "X-Arbiter-Signature": webhook_signature(secret=secret, timestamp=timestamp, body=body),
+    }
+    code = _post_within(url=url, body=body, headers=headers, deadline_s=settings.WEBHOOK_TIMEOUT_S)
+    if not 200 <= code < 300:
+        kind = " (redirects are not followed)" if 300 <= code < 400 else ""
+        raise WebhookDeliveryError(f"{url} answered {code}{kind}", status_code=code)
+    return code
+
+
+def _post_within(*, url: str, body: bytes, headers: dict[str, str], deadline_s: float) -> int:
+    """The status of a POST, the whole exchange bounded by `deadline_s`: a socket timeout bounds
+    each read only, and a receiver that sends a byte now and then would hold the worker for ever."""
+    parts = urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname or "", parts.port, timeout=deadline_s)
+    late = threading.Event()
+
+    def cut_off() -> None:
+        late.set()
+        with contextlib.suppress(OSError, AttributeError):  # not connected yet, or closed meanwhile
+            connection.sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+
+    timer = threading.Timer(deadline_s, cut_off)
+    timer.start()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        raise WebhookDeliveryError(f"{key.webhook_url} answered {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise WebhookDeliveryError(f"{key.webhook_url}: {exc}") from exc
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=body, headers=headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as exc:
+        if not late.is_set():
+            raise WebhookDeliveryError(f"{url}: {exc}") from exc
+    finally:
+        timer.cancel()
+        connection.close()
+    if late.is_set():  # cut off mid-answer: the headers read so far can look like a whole answer
+        raise WebhookDeliveryError(f"{url} did not answer within {deadline_s:g} s")
+    return status

@@ -67,3 +67,10 @@ def test_an_async_decision_is_posted_signed_to_the_keys_webhook(
     assert payload["type"] == "decision.completed"
     assert payload["decision"]["id"] == accepted.json()["id"]
     assert payload["decision"]["status"] == "completed"
+    detail = client.get(f"/api/v1/decisions/{accepted.json()['id']}/").json()["webhook"]
+    deadline = time.monotonic() + 10
+    while detail["status"] == "pending" and time.monotonic() < deadline:  # the worker records it after the POST
+        time.sleep(0.1)
+        detail = client.get(f"/api/v1/decisions/{accepted.json()['id']}/").json()["webhook"]
+    assert (detail["status"], detail["attempts"], detail["last_status_code"]) == ("delivered", 1, 204)
+    assert detail["next_attempt_at"] is None

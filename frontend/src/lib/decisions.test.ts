@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { ApiClient } from '../api';
 import {
+  describeWebhook,
   cursorFromUrl,
   decisionsCsvUrl,
   EMPTY_FILTERS,
@@ -105,5 +106,28 @@ describe('formatMatchCount', () => {
 
   it('shows a capped count as a lower bound', () => {
     expect(formatMatchCount(10000, false)).toBe('10,000+ matching');
+  });
+});
+
+describe('describeWebhook', () => {
+  const when = (iso: string) => `at ${iso}`;
+  const base = { attempts: 1, last_status_code: null, last_error: '', delivered_at: null, next_attempt_at: null };
+
+  it('says when it was delivered and after how many attempts', () => {
+    expect(describeWebhook({ ...base, status: 'delivered', attempts: 2, last_status_code: 204, delivered_at: 'T' }, when)).toBe(
+      'delivered at T (2 attempts)',
+    );
+  });
+
+  it('says why it failed, or is still being tried, and when next', () => {
+    const refused = { ...base, last_error: 'connection refused' };
+    expect(describeWebhook({ ...refused, status: 'failed', attempts: 12 }, when)).toBe('failed after 12 attempts: connection refused');
+    expect(describeWebhook({ ...refused, status: 'pending', next_attempt_at: 'N' }, when)).toBe(
+      '1 attempt so far: connection refused; next at N',
+    );
+    expect(describeWebhook({ ...base, status: 'pending', attempts: 0 }, when)).toBe('not tried yet');
+    expect(describeWebhook({ ...base, status: 'skipped', last_error: 'the API key was revoked' }, when)).toBe(
+      'not sent: the API key was revoked',
+    );
   });
 });

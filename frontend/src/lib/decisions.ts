@@ -55,11 +55,39 @@ export interface ReviewHistory {
   labels: ReviewLabel[];
 }
 
+/** The callback of a decision requested with async=true, to its API key's webhook. */
+export interface WebhookDelivery {
+  status: 'pending' | 'delivered' | 'failed' | 'skipped' | string;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
+}
+
 export interface DecisionDetail extends Decision {
   messages: Message[];
   raw_output: string;
   template_version: string;
+  webhook?: WebhookDelivery | null;
   review_history?: ReviewHistory | null;
+}
+
+/** One line on a webhook delivery: "delivered at … (2 attempts)", "failed after 12 attempts: …". */
+export function describeWebhook(webhook: WebhookDelivery, when: (iso: string) => string): string {
+  const attempts = `${webhook.attempts} attempt${webhook.attempts === 1 ? '' : 's'}`;
+  const error = webhook.last_error ? `: ${webhook.last_error}` : '';
+  switch (webhook.status) {
+    case 'delivered':
+      return webhook.delivered_at ? `delivered ${when(webhook.delivered_at)} (${attempts})` : `delivered (${attempts})`;
+    case 'failed':
+      return `failed after ${attempts}${error}`;
+    case 'skipped':
+      return `not sent${error}`;
+    default:
+      if (webhook.attempts === 0) return 'not tried yet';
+      return `${attempts} so far${error}; next ${webhook.next_attempt_at ? when(webhook.next_attempt_at) : 'soon'}`;
+  }
 }
 
 export interface Page<T> {

@@ -2,7 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router-dom';
 
 import { ErrorMessage, Loading } from '../../components/Feedback';
-import { fetchDecision, fetchPolicyVersion, type DecisionDetail, type PolicyVersion } from '../../lib/decisions';
+import { describeWebhook, fetchDecision, fetchPolicyVersion, type DecisionDetail, type PolicyVersion } from '../../lib/decisions';
 import { formatDateTime, formatMs, formatScore } from '../../lib/format';
 import { categoryAnchor, citedCategories, traceSegments } from '../../lib/trace';
 import { useInterval, useResource } from '../../lib/useResource';
@@ -100,6 +100,11 @@ function DecisionBody({
             {decision.external_id && <Row label="External id">{decision.external_id}</Row>}
             <Row label="Received">{formatDateTime(decision.created_at)}</Row>
             <Row label="Completed">{formatDateTime(decision.completed_at)}</Row>
+            {decision.webhook && (
+              <Row label="Webhook" testId="decision-webhook">
+                {describeWebhook(decision.webhook, formatDateTime)}
+              </Row>
+            )}
           </dl>
           {decision.content_truncated && (
             <p className="form__hint">The content was over the guard’s token budget and was cut from the middle.</p>

@@ -15,6 +15,9 @@ def error_body(code: str, message: str, errors: list[dict[str, Any]] | None = No
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if errors is not None:
         body["errors"] = errors
+        if errors and errors[0].get("field"):
+            # Where OpenAI's clients look for the parameter an error is about (BadRequestError.param).
+            body["error"]["param"] = errors[0]["field"]
     return body
 
 
@@ -92,6 +95,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, exceptions.PermissionDenied):
+        refund = getattr(context.get("request"), "rate_limit_refund", None)  # set by API-key authentication
+        if callable(refund):
+            refund()  # a refused call does not spend the key's rate limit
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response

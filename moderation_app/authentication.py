@@ -17,9 +17,10 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from config.errors import ApiError
 from moderation_app.keycache import key_cache_get_counting
 from moderation_app.models import ApiKey
-from moderation_app.ratelimit import RateWindow, rate_limit_decide, rate_limit_hit, rate_window
+from moderation_app.ratelimit import RateWindow, rate_limit_decide, rate_limit_hit, rate_limit_refund, rate_window
 from moderation_app.selectors import (
     api_key_get_by_token,
     api_key_hash,
@@ -29,8 +30,10 @@ from moderation_app.selectors import (
 )
 from moderation_app.services import api_key_touch
 
-# Where authentication leaves the request's count for the throttle (a Request attribute).
+# Where authentication leaves the request's count for the throttle (a Request attribute), and how
+# to take it back.
 COUNTED = "_api_key_counted"
+REFUND = "rate_limit_refund"
 
 
 def rate_limit_subject(*, key_hash: str) -> str:
@@ -93,6 +96,8 @@ class ApiKeyAuthentication(BaseAuthentication):
                 cache.delete(window.current_key)
             return None
         setattr(request, COUNTED, (window, counts))
+        # A call refused before its limit is checked (403) gives its count back (config.errors).
+        setattr(request, REFUND, lambda: rate_limit_refund(window=window))
         return api_key
 
     def authenticate_header(self, request: Request) -> str:
@@ -128,3 +133,22 @@ class LoginRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def rate_limit_items(request: Request, *, items: int) -> None:
+    """Count a call's items past its first (a batch's, a list input's) against its key's limit: the
+    call was counted as one, and a batch of 32 would otherwise cost what one item does. A 429 with
+    Retry-After when they do not fit now; a 413 when they never can."""
+    key = request.auth
+    if not isinstance(key, ApiKey) or items <= 1:
+        return
+    limit = key.rate_limit_per_minute
+    if items > limit:
+        raise ApiError(
+            code="too_large",
+            message=f"{items} items in one call; this API key's rate limit is {limit} a minute",
+            status_code=413,
+        )
+    wait = rate_limit_hit(key=rate_limit_subject(key_hash=key.key_hash), limit=limit, cost=items - 1)
+    if wait:
+        raise exceptions.Throttled(wait=wait)

@@ -12,6 +12,8 @@ a minute, and go on to be recorded and queued, rather than every call failing wi
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import math
 import time
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
@@ -86,13 +89,13 @@ def rate_window(*, key: str, now: float | None = None) -> RateWindow:
     )
 
 
-def rate_count_queue(*, pipeline: Pipeline, window: RateWindow) -> None:
-    """Queue the commands that count one request in `window` on a Redis pipeline: three replies,
+def rate_count_queue(*, pipeline: Pipeline, window: RateWindow, cost: int = 1) -> None:
+    """Queue the commands that count `cost` requests in `window` on a Redis pipeline: three replies,
     which `rate_count_replies` reads. The keys and the plain integer values are the ones the cache
     API reads and writes."""
     current = cache.make_key(window.current_key)
     pipeline.set(current, 0, ex=COUNTER_TTL_S, nx=True)
-    pipeline.incr(current)
+    pipeline.incrby(current, cost)
     pipeline.get(cache.make_key(window.previous_key))
 
 
@@ -106,37 +109,60 @@ def rate_limit_decide(*, window: RateWindow, current: int, previous: int, limit:
     """0 if the counted request is allowed, else the seconds to wait (and then it is uncounted)."""
     wait = sliding_window_wait(previous=previous, current=current - 1, limit=limit, elapsed=window.elapsed)
     if wait > 0:
-        cache.decr(window.current_key)
+        _increment(window.current_key, -1)
     return wait
 
 
-def rate_limit_hit(*, key: str, limit: int, now: float | None = None) -> float:
-    """Count one request against `key`'s limit per minute; returns 0 if it is allowed, else the
-    seconds to wait (and then it is not counted)."""
+def rate_limit_hit(*, key: str, limit: int, cost: int = 1, now: float | None = None) -> float:
+    """Count `cost` requests (the items of a batch) against `key`'s limit per minute; returns 0 if
+    they are allowed, else the seconds to wait (and then they are not counted)."""
     window = rate_window(key=key, now=now)
     try:
-        current, previous = _count(window)
+        current, previous = _count(window, cost=cost)
     except RedisError as exc:
         redis_outage_warn(logger=logger, cannot="count requests", then="rate limits are not applied", exc=exc)
         return 0.0
-    return rate_limit_decide(window=window, current=current, previous=previous, limit=limit)
+    # `cost` requests fit where one more would fit under a limit `cost - 1` lower.
+    wait = sliding_window_wait(
+        previous=previous, current=current - cost, limit=limit - cost + 1, elapsed=window.elapsed
+    )
+    if wait > 0:
+        _increment(window.current_key, -cost)
+    return wait
 
 
-def _count(window: RateWindow) -> tuple[int, int]:
-    """This window's count with this request added, and the previous window's."""
+def rate_limit_refund(*, window: RateWindow) -> None:
+    """Take back one counted request (one the API refused before its limit was checked)."""
+    with contextlib.suppress(RedisError):  # else the count expires with its window anyway
+        _increment(window.current_key, -1)
+
+
+def _count(window: RateWindow, *, cost: int = 1) -> tuple[int, int]:
+    """This window's count with `cost` requests added, and the previous window's."""
     client = shared_redis()
     if client is None:  # the file cache of a one-machine install
-        return _increment(window.current_key), int(cache.get(window.previous_key) or 0)
+        return _increment(window.current_key, cost), int(cache.get(window.previous_key) or 0)
     # One round trip instead of the cache API's three (EXISTS and INCR, then GET).
     pipeline = client.pipeline(transaction=False)
-    rate_count_queue(pipeline=pipeline, window=window)
+    rate_count_queue(pipeline=pipeline, window=window, cost=cost)
     return rate_count_replies(pipeline.execute())
 
 
-def _increment(key: str) -> int:
+def _increment(key: str, delta: int = 1) -> int:
+    """Add `delta` to a counter. The file cache's incr is a read then a write, so concurrent calls
+    (gunicorn's processes and threads) lost counts: there it runs under a file lock."""
+    if shared_redis() is not None:
+        return _incr_or_create(key, delta)
+    # Each open file is locked apart, so this orders threads of one process as well as processes.
+    with open(settings.VAR_DIR / "ratelimit.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _incr_or_create(key, delta)
+
+
+def _incr_or_create(key: str, delta: int) -> int:
     try:
-        return int(cache.incr(key))
+        return int(cache.incr(key, delta))
     except ValueError:  # no counter yet for this window
-        if cache.add(key, 1, timeout=COUNTER_TTL_S):
-            return 1
-        return int(cache.incr(key))  # another request made it first
+        if cache.add(key, delta, timeout=COUNTER_TTL_S):
+            return delta
+        return int(cache.incr(key, delta))  # another request made it first

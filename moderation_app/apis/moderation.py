@@ -29,6 +29,7 @@ from config.fields import JsonBooleanField, JsonIntegerField, MetadataField, Slu
 from config.pagination import PAGE_PARAMETERS, first_chunk_read, page_schema, paged_response
 from moderation_app.answers import AnswerListUnavailable, decision_answer_key, decision_answer_pop
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
+from moderation_app.authentication import rate_limit_items
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
 from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewLabel, WebhookDelivery
 from moderation_app.roles import user_roles
@@ -354,6 +355,7 @@ class ModerateBatchApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         items = data.validated_data["items"]
+        rate_limit_items(request, items=len(items))
         for item in items:
             check_size(item)
             resolve_policy_version(slug=item.get("policy"), number=item.get("policy_version"), key=caller_key(request))

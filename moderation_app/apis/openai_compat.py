@@ -21,15 +21,33 @@ from config.actors import request_actor
 from config.errors import ApiError
 from config.fields import StringField, TextField
 from moderation_app.apis.moderation import caller_key, resolve_policy_version, wait_for_decisions
+from moderation_app.authentication import rate_limit_items
 from moderation_app.models import Decision
 from moderation_app.services import ModerationInput, decision_record, decisions_enqueue_batch
-from policies_app.models import Policy
+
+# The model names OpenAI's clients send; they mean "the guard", so the key's policy judges.
+OPENAI_MODEL_PREFIXES = ("omni-moderation", "text-moderation")
+
+
+def policy_of_model(model: str | None) -> str | None:
+    """The policy a request's `model` names: none (the key's policy) for no model or one of OpenAI's,
+    else a policy slug, which must exist (404 otherwise: a typo must not be judged under another policy).
+
+    >>> policy_of_model(None), policy_of_model("omni-moderation-latest"), policy_of_model("core-safety")
+    (None, None, 'core-safety')
+    """
+    if not model or model.startswith(OPENAI_MODEL_PREFIXES):
+        return None
+    return model
 
 
 class OpenAIModerationsApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         input = serializers.JSONField(help_text="A string or a list of strings.")
-        model = StringField(required=False, help_text="A policy slug; default: the API key's policy.")
+        model = StringField(
+            required=False,
+            help_text="A policy slug; none, or one of OpenAI's model names: the API key's policy.",
+        )
 
         def validate_input(self, value: Any) -> list[str]:
             items = [value] if isinstance(value, str) else value
@@ -61,10 +79,9 @@ class OpenAIModerationsApi(APIView):
                 message=f"an input is {longest:,} characters; the limit is {settings.MODERATION_MAX_CHARS:,}",
                 status_code=413,
             )
+        rate_limit_items(request, items=len(items))
         key = caller_key(request)
-        model = data.validated_data.get("model")
-        slug = model if model and Policy.objects.filter(slug=model).exists() else None
-        version = resolve_policy_version(slug=slug, number=None, key=key)
+        version = resolve_policy_version(slug=policy_of_model(data.validated_data.get("model")), number=None, key=key)
         with transaction.atomic():
             decisions = [
                 decision_record(
@@ -79,7 +96,14 @@ class OpenAIModerationsApi(APIView):
                 for item in items
             ]
             task_id = decisions_enqueue_batch(decisions=decisions, waited_for=True)
-        decisions = wait_for_decisions(decisions, task_ids=[task_id])
+        try:
+            decisions = wait_for_decisions(decisions, task_ids=[task_id])
+        except ApiError as exc:
+            if exc.status_code == 503:
+                # The decisions are kept and judged later; OpenAI's clients would retry a 5xx twice
+                # by themselves, recording the same inputs twice more. This header tells them not to.
+                exc.headers["x-should-retry"] = "false"
+            raise
         names = {c["code"]: c["name"] for c in version.spec["categories"]}
         guard = decisions[0].model_version
         return Response(

@@ -100,6 +100,15 @@ def text_storage_problem(text: str) -> str | None:
     return None
 
 
+def storable_text(text: str) -> str:
+    r"""Text the database can store: without NUL, lone surrogates as U+FFFD.
+
+    >>> storable_text("a\x00b\ud800")
+    'ab\ufffd'
+    """
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
 def json_storage_problem(value: Any, *, depth: int = 0) -> str | None:
     r"""Why PostgreSQL's `jsonb` (or the JSON encoder before it) cannot store `value`, or None.
 

@@ -20,6 +20,7 @@ from config.actors import Actor
 from config.celery import guard_queue_depths
 from config.db import insert_unflushed, update_then_insert
 from config.errors import ApiError
+from config.fields import storable_text
 from moderation_app.answers import decision_answer_key
 from moderation_app.models import ApiKey, Decision
 from moderation_app.selectors import decisions_pending_since
@@ -262,9 +263,11 @@ def decision_complete(
         "categories": result.categories,
         "category_scores": result.category_scores,
         "score": result.score,
-        "reasoning": result.reasoning,
-        "raw_output": result.raw_output,
-        "error": result.error or "",
+        # What the model wrote may hold what no text column stores (a token that decodes to NUL):
+        # left in, the completion failed, and the decision was queued again for ever.
+        "reasoning": storable_text(result.reasoning),
+        "raw_output": storable_text(result.raw_output),
+        "error": storable_text(result.error or ""),
         "model_version": model_version,
         "template_version": model_version.template_version,
         "queue_ms": (started_at - decision.created_at).total_seconds() * 1000,

@@ -56,6 +56,10 @@ class Arrivals:
         return self._count
 
 
+class BatcherClosed(RuntimeError):
+    """Submitted after `close`: no runner is left to take it."""
+
+
 class MicroBatcher(Generic[In, Out]):
     def __init__(
         self,
@@ -80,6 +84,8 @@ class MicroBatcher(Generic[In, Out]):
         self._on_close = on_close
         self._live_runners = runners
         self._lock = threading.Lock()
+        self._closed = False
+        self._running: dict[int, float] = {}  # runner thread id -> when its batch started
         self._threads = [
             threading.Thread(target=self._loop, name=f"guard-batcher-{n}", daemon=True) for n in range(runners)
         ]
@@ -91,17 +97,39 @@ class MicroBatcher(Generic[In, Out]):
         return len(self._threads)
 
     def submit(self, item: In) -> Future[Out]:
-        future: Future[Out] = Future()
-        self._queue.put((item, future))
-        return future
+        return self.submit_many([item])[0]
+
+    def submit_many(self, items: list[In]) -> list[Future[Out]]:
+        """Queue items for the runners, all of them or, once the batcher is closed, none: then
+        `BatcherClosed` (no runner would take them, and their callers would wait for ever)."""
+        futures: list[Future[Out]] = [Future() for _ in items]
+        with self._lock:
+            if self._closed:
+                raise BatcherClosed("the batcher is closed (its model was switched or released)")
+            for item, future in zip(items, futures, strict=True):
+                self._queue.put((item, future))
+        return futures
+
+    @property
+    def busy_since(self) -> float | None:
+        """When the longest-running batch now in the model started (time.monotonic()), or None."""
+        with self._lock:
+            return min(self._running.values(), default=None)
 
     def __call__(self, item: In, timeout: float | None = None) -> Out:
-        return self.submit(item).result(timeout=timeout)
+        future = self.submit(item)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()  # its caller gave up: not run for nobody once a runner gets to it
+            raise
 
     def close(self, *, wait_s: float | None = None) -> None:
         """Finish what is queued, then stop the runners; the last one out calls `on_close`. With
         `wait_s`, return once they have stopped (and `on_close` has run), or after that long."""
-        self._queue.put(None)
+        with self._lock:
+            self._closed = True
+            self._queue.put(None)  # after every item submitted before: those are still run
         if wait_s is None:
             return
         deadline = time.monotonic() + wait_s
@@ -142,7 +170,14 @@ class MicroBatcher(Generic[In, Out]):
             batch = [(item, future) for item, future in gathered if future.set_running_or_notify_cancel()]
             if not batch:
                 continue
-            self._run_batch(batch)
+            runner = threading.get_ident()
+            with self._lock:
+                self._running[runner] = time.monotonic()
+            try:
+                self._run_batch(batch)
+            finally:
+                with self._lock:
+                    del self._running[runner]
 
     def _run_batch(self, batch: list[tuple[In, Future[Out]]]) -> None:
         """Run the batch; if it fails, run its items one at a time, so that an item the model cannot

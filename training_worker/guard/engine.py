@@ -78,7 +78,7 @@ def clean_reasoning(text: str) -> str:
     cleaned = _THINK_TAGS.sub("", text)
     while cleaned != text:
         text, cleaned = cleaned, _THINK_TAGS.sub("", cleaned)
-    return cleaned.strip()
+    return cleaned.replace("\x00", "").strip()  # a token may decode to NUL, which no text column stores
 
 
 def assemble_output(reasoning: str, verdict: str, categories: Sequence[str]) -> str:

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from policies_app.selectors import policy_version_published_list
 from training_worker.guard.backends.base import Backend, BackendDead
-from training_worker.guard.batcher import Arrivals, MicroBatcher
+from training_worker.guard.batcher import Arrivals, BatcherClosed, MicroBatcher
 from training_worker.guard.engine import Guard
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest, GuardResult
@@ -31,6 +31,7 @@ from training_worker.selectors import model_version_active
 logger = logging.getLogger(__name__)
 # Guard tasks of this process that have started and not yet reached the batcher (see tasks/guard.py).
 ARRIVALS = Arrivals()
+SUBMIT_TRIES = 3
 WARMUP_TEXT = "Hello, how are you?"
 
 
@@ -193,11 +194,29 @@ class GuardRuntime:
         """`judge_many` with each request's own error in its place: the batcher runs a failing batch
         again item by item, so a request the model cannot take fails alone. An engine that stopped
         under them fails them all, as `GuardUnavailable`."""
-        loaded = self.current()
         ARRIVALS.started()  # the batcher waits until all of them are in (a no-op if the task counted)
-        futures = [loaded.batcher.submit(request) for request in requests]
-        ARRIVALS.arrived()
-        return [_outcome(loaded, future, timeout) for future in futures], loaded.model
+        try:
+            loaded, futures = self._submit(requests)
+        finally:
+            ARRIVALS.arrived()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            return [_outcome(loaded, future, deadline) for future in futures], loaded.model
+        except GuardUnavailable:
+            for future in futures:
+                future.cancel()  # nobody waits for them now: the batcher skips what it has not started
+            raise
+
+    def _submit(self, requests: list[GuardRequest]) -> tuple[Loaded, list[Future[GuardResult]]]:
+        """Hand the requests to the current model's batcher. One closed meanwhile (the model was
+        switched between reading it and handing them in) takes nothing: hand them to the new one."""
+        for _ in range(SUBMIT_TRIES):
+            loaded = self.current()
+            try:
+                return loaded, loaded.batcher.submit_many(requests)
+            except BatcherClosed:
+                continue
+        raise GuardUnavailable("the guard model kept changing while requests were handed in")
 
     def close(self, *, wait_s: float | None = None) -> None:
         """Release the loaded model: its batcher finishes what it holds, then stops the backend (and
@@ -209,24 +228,41 @@ class GuardRuntime:
 
     def status(self) -> dict[str, Any]:
         loaded = self._loaded
-        failure = loaded.guard.backend.failure() if loaded else None
         return {
             "backend": loaded.guard.backend.name if loaded else resolve_backend_name(self.backend_name),
             "loaded_model": loaded.model.name if loaded else None,
             "loading_model": self._loading,
-            "load_error": f"model {loaded.model.name} stopped: {failure}" if loaded and failure else self.load_error,
+            "load_error": (_trouble(loaded) if loaded else None) or self.load_error,
         }
 
 
-def _outcome(loaded: Loaded, future: Future[GuardResult], timeout: float | None) -> GuardResult | Exception:
-    """The batcher's result or the request's own error. An engine that stopped under it makes the
-    guard unavailable, not broken, so the callers' tasks retry once the runtime has loaded the model again."""
+def _outcome(loaded: Loaded, future: Future[GuardResult], deadline: float | None) -> GuardResult | Exception:
+    """The batcher's result or the request's own error. An engine that stopped under it, or a model
+    that has not answered by `deadline`, makes the guard unavailable, not the content bad, so the
+    callers' tasks retry (their decisions stay pending) instead of failing closed to review."""
+    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
     try:
         return future.result(timeout=timeout)
+    except TimeoutError as exc:
+        if future.done():  # the request's own TimeoutError, raised while it was judged
+            return exc
+        raise GuardUnavailable(f"model {loaded.model.name} did not answer within the call's time") from None
     except BackendDead as exc:
         raise GuardUnavailable(f"model {loaded.model.name} stopped while judging: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - this request's own failure, handed to its caller
         return exc
+
+
+def _trouble(loaded: Loaded) -> str | None:
+    """What keeps a loaded model from judging now: its engine stopped, or a batch of it has run
+    longer than any caller waits (GUARD_TIMEOUT_S), so the model hangs. None when it can judge."""
+    failure = loaded.guard.backend.failure()
+    if failure:
+        return f"model {loaded.model.name} stopped: {failure}"
+    busy_since = loaded.batcher.busy_since
+    if busy_since is not None and time.monotonic() - busy_since > settings.GUARD_TIMEOUT_S:
+        return f"model {loaded.model.name} has been judging one batch for {time.monotonic() - busy_since:.0f} s"
+    return None
 
 
 _runtime: GuardRuntime | None = None

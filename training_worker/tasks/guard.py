@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+from datetime import datetime
 from typing import Any
 
 from celery import Task
@@ -28,6 +29,7 @@ from training_worker.guard.engine import unjudged
 from training_worker.guard.runtime import ARRIVALS, GuardUnavailable, get_runtime, shutdown_runtime
 from training_worker.guard.template import Message
 from training_worker.guard.types import GuardRequest, GuardResult
+from training_worker.models import ModelVersion
 from training_worker.presence import PresenceReporter
 from training_worker.selectors import model_version_active
 
@@ -306,9 +308,20 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
     if failure is not None and task.request.retries < MODERATE_RETRIES:
         raise task.retry(exc=failure, countdown=2**task.request.retries) from failure
     return [
-        decision_complete(decision=d, result=_judged_or_failed_closed(d, o), model_version=model, started_at=started_at)
+        _complete(d, _judged_or_failed_closed(d, o), model=model, started_at=started_at)
         for d, o in zip(decisions, outcomes, strict=True)
     ]
+
+
+def _complete(decision: Decision, result: GuardResult, *, model: ModelVersion, started_at: datetime) -> Decision:
+    """Complete one decision. A judgement the database refuses fails that decision closed on its own:
+    raised, it left the rest of the batch pending, and the sweep queued it again for ever."""
+    try:
+        return decision_complete(decision=decision, result=result, model_version=model, started_at=started_at)
+    except DatabaseError as exc:
+        logger.exception("the judgement of decision %s could not be stored; it fails closed", decision.pk)
+        refused = unjudged(f"the guard's judgement could not be stored ({type(exc).__name__})")
+        return decision_complete(decision=decision, result=refused, model_version=model, started_at=started_at)
 
 
 def _judged_or_failed_closed(decision: Decision, outcome: GuardResult | Exception) -> GuardResult:

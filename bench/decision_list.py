@@ -116,9 +116,9 @@ FROM moderation_app_reviewitem WHERE status = 'done' AND {items}
 # A labelled case from each flagged decision, as reviews make them.
 CASE_FILL_SQL = """
 INSERT INTO moderation_app_case (source, messages, target, verdict, categories, rationale, external_id, metadata,
-  content_hash, split, created_at, decision_id, policy_version_id)
-SELECT 'review', messages, target, 'unsafe', categories, '', '', '{}', md5(id::text), 'train', created_at, id,
-  policy_version_id
+  content_hash, split, created_at, decision_id, policy_version_id, guard_verdict, guard_model_id, review_reason)
+SELECT 'review', messages, target, CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, categories, '', '', '{}',
+  md5(id::text), 'train', created_at, id, policy_version_id, verdict, model_version_id, 'flagged'
 FROM moderation_app_decision WHERE flagged
 """
 

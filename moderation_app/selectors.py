@@ -18,6 +18,7 @@ from config.errors import found_or_404
 from config.pagination import newest_first_in_chunks
 from moderation_app.keycache import key_cache_get, key_cache_put
 from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel
+from training_worker.models import ModelVersion
 
 KEY_PREFIX = "ak_"
 
@@ -218,30 +219,26 @@ def review_outcomes(*, since: datetime | None = None) -> dict[str, Any]:
     all and by review reason, model version and policy. The reviewers' verdict is the item's review
     case (its first label, as training reads it); a malformed output has no verdict to compare, so it
     counts as reviewed but not as compared."""
-    cases = Case.objects.filter(source=Case.Source.REVIEW, decision__isnull=False)
+    cases = Case.objects.filter(source=Case.Source.REVIEW)
     if since is not None:
         cases = cases.filter(created_at__gte=since)
+    # Read from the cases alone (each keeps the guard's verdict, model and the review's reason):
+    # joining their decisions read the whole decisions table, 0.4 s a call on a million.
     groups = (
-        cases.values_list(
-            "decision__review_item__reason",
-            "decision__model_version_id",
-            "decision__model_version__name",
-            "decision__policy_version__policy__slug",
-            "decision__verdict",
-            "verdict",
-        )
+        cases.values_list("review_reason", "guard_model_id", "policy_version__policy__slug", "guard_verdict", "verdict")
         .annotate(n=Count("pk"))
         .order_by()
     )
+    model_names = dict(ModelVersion.objects.values_list("pk", "name"))
     total = OutcomeCounts()
     by_reason: dict[str, OutcomeCounts] = {}
     by_model: dict[tuple[int | None, str | None], OutcomeCounts] = {}
     by_policy: dict[str, OutcomeCounts] = {}
-    for reason, model_id, model_name, policy, guard, reviewer, n in groups:
+    for reason, model_id, policy, guard, reviewer, n in groups:
         for counts in (
             total,
             by_reason.setdefault(reason or "none", OutcomeCounts()),
-            by_model.setdefault((model_id, model_name), OutcomeCounts()),
+            by_model.setdefault((model_id, model_names.get(model_id)), OutcomeCounts()),
             by_policy.setdefault(policy, OutcomeCounts()),
         ):
             counts.add(guard=guard, reviewer=reviewer, n=n)

@@ -129,6 +129,9 @@ def review_label(
                 rationale=first.rationale,
                 policy_version=locked.decision.policy_version,
                 decision=locked.decision,
+                guard_verdict=locked.decision.verdict,
+                guard_model_id=locked.decision.model_version_id,
+                review_reason=locked.reason,
             )
     return label
 
@@ -180,9 +183,15 @@ def case_create(
     decision: Decision | None = None,
     external_id: str = "",
     metadata: dict[str, Any] | None = None,
+    guard_verdict: str = "",
+    guard_model_id: int | None = None,
+    review_reason: str = "",
 ) -> Case:
     digest = content_hash(messages, target)
     return Case.objects.create(
+        guard_verdict=guard_verdict,
+        guard_model_id=guard_model_id,
+        review_reason=review_reason,
         source=source,
         messages=messages,
         target=target,

@@ -15,6 +15,11 @@ urlpatterns = [
     path("decisions/", moderation.DecisionListApi.as_view(), name="decision-list"),
     path("decisions/export/", moderation.DecisionExportApi.as_view(), name="decision-export"),
     path("decisions/<str:decision_id>/", moderation.DecisionDetailApi.as_view(), name="decision-detail"),
+    path(
+        "decisions/<str:decision_id>/webhook/retry/",
+        moderation.DecisionWebhookRetryApi.as_view(),
+        name="decision-webhook-retry",
+    ),
     path("playground/", playground.PlaygroundApi.as_view(), name="playground"),
     path("review/next/", review.ReviewNextApi.as_view(), name="review-next"),
     path("review/items/<int:item_id>/label/", review.ReviewLabelApi.as_view(), name="review-label"),

@@ -47,6 +47,7 @@ from moderation_app.services import (
     decisions_enqueue_batch,
     decisions_persist,
 )
+from moderation_app.services.webhooks import webhook_delivery_retry
 from policies_app.models import PolicyVersion
 from policies_app.selectors import policy_get_for_judging, policy_version_get
 from training_worker.presence import GuardAbsent, guard_wait_slices
@@ -585,6 +586,16 @@ class DecisionExportApi(APIView):
         if isinstance(response, Response) and response.status_code >= 400:
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+class DecisionWebhookRetryApi(APIView):
+    """Try a decision's failed webhook again (a service its own decisions, staff any)."""
+
+    @extend_schema(request=None, responses={202: WebhookDeliveryOutputSerializer})
+    def post(self, request: Request, decision_id: str) -> Response:
+        decision = decision_get(decision_id=decision_id, api_key=_decision_scope(request))
+        delivery = webhook_delivery_retry(decision=decision)
+        return Response(WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class DecisionDetailApi(APIView):

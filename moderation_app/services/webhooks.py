@@ -23,9 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.errors import ApiError
 from moderation_app.models import Decision, WebhookDelivery
 
 # Long enough for an attempt and its bookkeeping: a claimed delivery is not claimed again before.
@@ -130,6 +132,29 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery, payload: dict[str, An
 def _delivery_close(delivery: WebhookDelivery, *, status: str, error: str) -> WebhookDelivery:
     delivery.status, delivery.last_error = status, error[:1000]
     delivery.save(update_fields=["status", "last_error", "last_status_code", "delivered_at"])
+    return delivery
+
+
+def webhook_delivery_retry(*, decision: Decision) -> WebhookDelivery:
+    """Try a failed delivery again (after a receiver's outage longer than its attempts lasted): it is
+    due now, with WEBHOOK_MAX_ATTEMPTS attempts again. Only a failed one: a pending one is still being
+    tried, a delivered one arrived, and a skipped one's key was revoked."""
+    delivery = WebhookDelivery.objects.filter(decision=decision).first()
+    if delivery is None:
+        raise ApiError(code="not_found", message=f"decision {decision.pk} has no webhook", status_code=404)
+    retried = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.FAILED).update(
+        status=WebhookDelivery.Status.PENDING, attempts=0, due_at=timezone.now()
+    )
+    if not retried:
+        raise ApiError(
+            code="not_failed",
+            message=f"this webhook is {delivery.status}; only a failed one is tried again",
+            status_code=409,
+        )
+    from moderation_app.tasks import deliver_decision_webhook
+
+    transaction.on_commit(lambda: deliver_decision_webhook.delay(str(decision.pk)))
+    delivery.refresh_from_db()
     return delivery
 
 

@@ -175,6 +175,41 @@ def test_a_failed_attempt_is_due_again_later_and_the_last_one_marks_the_delivery
     assert deliver_due_webhooks.apply().get() == 0
 
 
+def test_a_failed_delivery_can_be_tried_again_by_its_service(settings: Any, receiver: FakeReceiver) -> None:
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    policy, _ = policy_ensure_default()
+    key, token = api_key_create(name="hooked", policy=policy, actor=None, webhook_url=_dead_url())
+    decision = _callback_decision(key)
+    assert _attempt(decision) == "failed"
+    service = APIClient()
+    service.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    ApiKey.objects.filter(pk=key.pk).update(webhook_url=receiver.url())  # the receiver is back, elsewhere
+    with mock.patch.object(deliver_decision_webhook, "delay") as queued:
+        retried = service.post(f"/api/v1/decisions/{decision.pk}/webhook/retry/")
+    assert retried.status_code == 202
+    assert (retried.json()["status"], retried.json()["attempts"]) == ("pending", 0)
+    assert [call.args for call in queued.call_args_list] == [(str(decision.pk),)]
+    assert _attempt(decision) == "delivered"
+    assert len(receiver.received) == 1
+    assert service.get(f"/api/v1/decisions/{decision.pk}/").json()["webhook"]["status"] == "delivered"
+    again = service.post(f"/api/v1/decisions/{decision.pk}/webhook/retry/")
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "not_failed")
+
+
+def test_only_the_decisions_own_key_or_staff_may_retry_its_webhook() -> None:
+    key = _key(_dead_url())
+    decision = _callback_decision(key)
+    policy, _ = policy_ensure_default()
+    _, other_token = api_key_create(name="other", policy=policy, actor=None)
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {other_token}")
+    assert other.post(f"/api/v1/decisions/{decision.pk}/webhook/retry/").status_code == 404
+    staff = APIClient()
+    staff.force_authenticate(UserFactory(roles=["reviewer"]))
+    pending = staff.post(f"/api/v1/decisions/{decision.pk}/webhook/retry/")
+    assert (pending.status_code, pending.json()["error"]["code"]) == (409, "not_failed")
+
+
 def test_a_receiver_error_is_recorded_with_its_status(settings: Any) -> None:
     failing = FakeReceiver(status=503)
     try:

@@ -227,6 +227,11 @@ export function fetchDecision(id: string, signal?: AbortSignal, client: ApiClien
   return client.get<DecisionDetail>(`/api/v1/decisions/${encodeURIComponent(id)}/`, { signal });
 }
 
+/** Try a decision's failed webhook again; the answer is its delivery, due now. */
+export function retryWebhook(id: string, client: ApiClient = api): Promise<WebhookDelivery> {
+  return client.post<WebhookDelivery>(`/api/v1/decisions/${encodeURIComponent(id)}/webhook/retry/`);
+}
+
 export function fetchPolicyVersion(
   slug: string,
   number: number,

@@ -1,8 +1,15 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router-dom';
 
 import { ErrorMessage, Loading } from '../../components/Feedback';
-import { describeWebhook, fetchDecision, fetchPolicyVersion, type DecisionDetail, type PolicyVersion } from '../../lib/decisions';
+import {
+  describeWebhook,
+  fetchDecision,
+  fetchPolicyVersion,
+  retryWebhook,
+  type DecisionDetail,
+  type PolicyVersion,
+} from '../../lib/decisions';
 import { formatDateTime, formatMs, formatScore } from '../../lib/format';
 import { categoryAnchor, citedCategories, traceSegments } from '../../lib/trace';
 import { useInterval, useResource } from '../../lib/useResource';
@@ -16,6 +23,33 @@ function Row({ label, children, testId }: { label: string; children: ReactNode; 
       <dt>{label}</dt>
       <dd data-testid={testId}>{children}</dd>
     </div>
+  );
+}
+
+/** Sends a failed webhook again (its receiver was down longer than the attempts lasted). */
+function WebhookRetry({ decisionId, onRetried }: { decisionId: string; onRetried: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const retry = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await retryWebhook(decisionId);
+      onRetried();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      {' '}
+      <button type="button" className="button button--secondary button--small" onClick={retry} disabled={busy}>
+        Try again
+      </button>
+      {error !== null && <ErrorMessage title="Could not try the webhook again" error={error} />}
+    </>
   );
 }
 
@@ -49,7 +83,15 @@ export function DecisionDetailPage() {
         <ErrorMessage title="Could not load the decision" error={decision.error} onRetry={decision.reload} />
       )}
       {!data && decision.loading && <Loading label="Loading the decision…" />}
-      {data && <DecisionBody decision={data} version={version.data} versionError={version.error} reloadVersion={version.reload} />}
+      {data && (
+        <DecisionBody
+          decision={data}
+          version={version.data}
+          versionError={version.error}
+          reloadVersion={version.reload}
+          reload={decision.reload}
+        />
+      )}
     </div>
   );
 }
@@ -59,11 +101,13 @@ function DecisionBody({
   version,
   versionError,
   reloadVersion,
+  reload,
 }: {
   decision: DecisionDetail;
   version: PolicyVersion | null;
   versionError: unknown;
   reloadVersion: () => void;
+  reload: () => void;
 }) {
   const categories = version?.categories ?? [];
   const listed = citedCategories(decision.categories, traceSegments(decision.reasoning, categories), categories);
@@ -103,6 +147,9 @@ function DecisionBody({
             {decision.webhook && (
               <Row label="Webhook" testId="decision-webhook">
                 {describeWebhook(decision.webhook, formatDateTime)}
+                {decision.webhook.status === 'failed' && (
+                  <WebhookRetry decisionId={decision.id} onRetried={reload} />
+                )}
               </Row>
             )}
           </dl>

@@ -22,7 +22,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-REQUIRED_SERVICES = ("postgres", "redis", "migrate", "web", "guard-worker", "train-worker", "beat", "default-worker")
+REQUIRED_SERVICES = (
+    "postgres",
+    "redis",
+    "migrate",
+    "web",
+    "guard-worker",
+    "train-worker",
+    "beat",
+    "default-worker",
+    "webhook-worker",
+)
 GPU_SERVICES = ("guard-worker", "train-worker")
 CELERY_SUBCOMMANDS = frozenset({"worker", "beat", "inspect", "control", "status", "purge", "call", "events"})
 SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
@@ -321,11 +331,39 @@ def test_cpu_profile_runs_a_guard_worker_without_a_gpu() -> None:
         assert not gpu_reservations(cpu_services[name]), f"{name} is in the cpu profile but reserves a GPU"
 
 
-def test_documented_cpu_command_starts_no_gpu_service() -> None:
+def documented_cpu_services() -> list[str]:
+    """The services the header's command for machines without GPUs starts."""
     header = [line.lstrip("# ").strip() for line in COMPOSE_FILE.read_text(encoding="utf-8").splitlines()]
     commands = [line for line in header if "--profile cpu up" in line]
     assert commands, "docker-compose.yml's header does not say how to run without GPUs"
-    named = [arg for arg in shlex.split(commands[0].split(" up ", 1)[1]) if not arg.startswith("-")]
+    return [arg for arg in shlex.split(commands[0].split(" up ", 1)[1]) if not arg.startswith("-")]
+
+
+def consumed_queues(names: list[str]) -> set[str]:
+    """The Celery queues the named services' workers take from."""
+    queues: set[str] = set()
+    for name in names:
+        for argv in simple_commands(as_argv(SERVICES[name].get("command") or [])):
+            if argv[:1] == ["celery"] and "worker" in argv:
+                queues.update((option_value(argv, "-Q", "--queues") or "").split(","))
+    return queues
+
+
+def routed_queues() -> set[str]:
+    from django.conf import settings
+
+    return {settings.CELERY_TASK_DEFAULT_QUEUE, *(route["queue"] for route in settings.CELERY_TASK_ROUTES.values())}
+
+
+def test_every_routed_queue_has_a_worker_with_gpus_and_without() -> None:
+    # A queue nobody takes from loses nothing, but does nothing: webhooks would never be posted.
+    gpu_profile = [name for name, service in SERVICES.items() if not service.get("profiles")]
+    assert routed_queues() <= consumed_queues(gpu_profile)
+    assert routed_queues() <= consumed_queues(documented_cpu_services())
+
+
+def test_documented_cpu_command_starts_no_gpu_service() -> None:
+    named = documented_cpu_services()
     assert named, "name the services to start: the GPU workers are in the default profile"
     for name in named:
         assert name in SERVICES, f"the documented command names an unknown service {name}"
@@ -380,7 +418,7 @@ def test_web_image_never_installs_torch_or_the_ml_stack() -> None:
     assert "requirements/web.in" in text
 
 
-@pytest.mark.parametrize("name", ["web", "beat", "default-worker", "migrate"])
+@pytest.mark.parametrize("name", ["web", "beat", "default-worker", "webhook-worker", "migrate"])
 def test_torch_free_processes_use_the_web_image(name: str) -> None:
     assert dockerfile_of(SERVICES[name]) == dockerfile_of(SERVICES["web"])
 

@@ -289,7 +289,8 @@ def guard_request(spec: dict[str, Any], messages: list[dict[str, str]], target: 
 def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
     """Judge pending decisions together and complete them. While no model can judge, retry; then
     leave them pending for the recovery job (see MODERATE_RETRIES). When the guard fails on some of
-    them otherwise, retry as well; then complete the ones it judged, and fail closed the others."""
+    them otherwise, complete the ones it judged and retry the others; after the last try, fail them
+    closed."""
     started_at = timezone.now()
     requests = [guard_request(d.policy_version.spec, d.messages, d.target, d.reasoning_mode) for d in decisions]
     try:
@@ -306,6 +307,11 @@ def _moderate(task: Task, decisions: list[Decision]) -> list[Decision]:
         raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
     failure = next((outcome for outcome in outcomes if isinstance(outcome, Exception)), None)
     if failure is not None and task.request.retries < MODERATE_RETRIES:
+        # The judged ones are done now: the retry (which skips completed decisions) judges only the
+        # others, and their callers need not wait for it. Before, each retry judged them all again.
+        for decision, outcome in zip(decisions, outcomes, strict=True):
+            if not isinstance(outcome, Exception):
+                _complete(decision, outcome, model=model, started_at=started_at)
         raise task.retry(exc=failure, countdown=2**task.request.retries) from failure
     return [
         _complete(d, _judged_or_failed_closed(d, o), model=model, started_at=started_at)

@@ -173,12 +173,23 @@ def test_a_decision_the_guard_keeps_failing_on_fails_closed_to_review_and_answer
     assert (answer["status"], answer["flagged"]) == ("completed", True)
 
 
-def test_a_bad_item_in_a_batch_fails_closed_alone_and_the_others_are_judged(
+def test_a_bad_item_in_a_batch_fails_closed_alone_and_the_others_are_judged_once(
     active_tiny_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     good, bad = recorded_decision(text="hello"), recorded_decision(text="poison")
     _guard_refusing(monkeypatch, "poison")
+    runtime = get_runtime()
+    refusing = runtime.judge_each
+    judged: list[str] = []
+
+    def counting(requests: list[Any], **kwargs: Any) -> Any:
+        judged.extend(r.messages[-1].content for r in requests)
+        return refusing(requests, **kwargs)
+
+    monkeypatch.setattr(runtime, "judge_each", counting)
     assert moderate_batch.apply(args=([str(good.pk), str(bad.pk)],)).get() == ["completed", "completed"]
+    # The bad one is tried on the first run and the three retries; the good one only on the first.
+    assert (judged.count("hello"), judged.count("poison")) == (1, 4)
     good.refresh_from_db()
     bad.refresh_from_db()
     assert (good.malformed, good.error, good.verdict in ("safe", "unsafe")) == (False, "", True)

@@ -33,6 +33,12 @@ describe('filters', () => {
     expect(filtersFromSearch(search)).toEqual(filters);
   });
 
+  it('sends the webhook status and keeps it in the address', () => {
+    const filters = { ...EMPTY_FILTERS, webhook: 'failed' };
+    expect(filtersToQuery(filters).get('webhook')).toBe('failed');
+    expect(filtersFromSearch(filtersToSearch(filters)).webhook).toBe('failed');
+  });
+
   it('sends whole local days, the end day included', () => {
     const query = filtersToQuery({ ...EMPTY_FILTERS, since: '2026-11-01', until: '2026-11-03', category: 'S1' });
     expect(query.get('category')).toBe('S1');

@@ -119,12 +119,14 @@ export interface DecisionFilters {
   version: string;
   category: string;
   api_key: string;
+  /** The callback's delivery status of async decisions: pending, delivered, failed or skipped. */
+  webhook: string;
   /** Dates as yyyy-mm-dd (the date inputs' format), inclusive on both ends. */
   since: string;
   until: string;
 }
 
-export const FILTER_NAMES = ['verdict', 'policy', 'version', 'category', 'api_key', 'since', 'until'] as const;
+export const FILTER_NAMES = ['verdict', 'policy', 'version', 'category', 'api_key', 'webhook', 'since', 'until'] as const;
 
 export const EMPTY_FILTERS: DecisionFilters = {
   verdict: '',
@@ -132,6 +134,7 @@ export const EMPTY_FILTERS: DecisionFilters = {
   version: '',
   category: '',
   api_key: '',
+  webhook: '',
   since: '',
   until: '',
 };
@@ -179,7 +182,7 @@ export function filterProblems(filters: DecisionFilters): Partial<Record<keyof D
  */
 export function filtersToQuery(filters: DecisionFilters): URLSearchParams {
   const query = new URLSearchParams();
-  for (const name of ['verdict', 'policy', 'version', 'category', 'api_key'] as const) {
+  for (const name of ['verdict', 'policy', 'version', 'category', 'api_key', 'webhook'] as const) {
     const value = filters[name].trim();
     if (value) query.set(name, value);
   }

@@ -97,6 +97,16 @@ export function DecisionsPage() {
             </select>
           </div>
           <div className="form__field">
+            <label htmlFor="filter-webhook">Webhook</label>
+            <select {...field('webhook')}>
+              <option value="">Any</option>
+              <option value="failed">Failed</option>
+              <option value="pending">Pending</option>
+              <option value="delivered">Delivered</option>
+              <option value="skipped">Skipped</option>
+            </select>
+          </div>
+          <div className="form__field">
             <label htmlFor="filter-policy">Policy</label>
             <select {...field('policy')}>
               <option value="">Any</option>

@@ -55,6 +55,27 @@ describe('the review stats panel', () => {
       ['guard-v2', '4', '1 of 3 (33%)'],
       ['guard-v1', '2', '1 of 2 (50%)'],
     ]);
+    expect(dom.container.querySelector('table[aria-label="Overturns by policy"]')).toBeNull(); // one policy
+  });
+
+  it('shows overturns by policy when more than one policy was reviewed', async () => {
+    const twoPolicies = {
+      ...STATS,
+      guard_vs_review: {
+        ...STATS.guard_vs_review,
+        by_policy: [
+          { slug: 'core-safety', ...counts(4, 4, 1) },
+          { slug: 'minors', ...counts(2, 1, 1) },
+        ],
+      },
+    };
+    stubFetch((url) => (url.startsWith('/api/v1/review/stats/') ? json(twoPolicies) : undefined));
+    await dom.render(<ReviewStatsPanel version={0} />);
+    const table = await waitFor(() => dom.container.querySelector('table[aria-label="Overturns by policy"]'), 'the table');
+    expect([...table.querySelectorAll('tbody tr')].map((row) => row.textContent)).toEqual([
+      'core-safety41 of 4 (25%)',
+      'minors21 of 1 (100%)',
+    ]);
   });
 
   it('asks for the last 30 days first and for every finished item under All time', async () => {

@@ -9,6 +9,7 @@ import {
   STATS_WINDOWS,
   statsSince,
   type GuardVsReview,
+  type OutcomeCounts,
   type StatsWindow,
 } from '../../lib/review';
 import { useResource } from '../../lib/useResource';
@@ -142,24 +143,43 @@ function GuardOutcomes({ outcomes }: { outcomes: GuardVsReview }) {
   );
 }
 
-/** The same per model version, so a newly promoted model's overturns can be told from its predecessor's. */
+/** The same per model version, so a newly promoted model's overturns can be told from its
+ * predecessor's; and per policy, where more than one was reviewed. */
 function GuardOutcomesByModel({ outcomes }: { outcomes: GuardVsReview }) {
-  if (outcomes.by_model.length === 0) return null;
+  const models = outcomes.by_model.map((m) => ({ key: String(m.id ?? 'none'), name: m.name ?? 'no model', counts: m }));
+  const policies = outcomes.by_policy.map((p) => ({ key: p.slug, name: p.slug, counts: p }));
   return (
-    <table className="table" aria-label="Overturns by model">
+    <>
+      {models.length > 0 && <OverturnTable label="Overturns by model" heading="Model" rows={models} />}
+      {policies.length > 1 && <OverturnTable label="Overturns by policy" heading="Policy" rows={policies} />}
+    </>
+  );
+}
+
+function OverturnTable({
+  label,
+  heading,
+  rows,
+}: {
+  label: string;
+  heading: string;
+  rows: { key: string; name: string; counts: OutcomeCounts }[];
+}) {
+  return (
+    <table className="table" aria-label={label}>
       <thead>
         <tr>
-          <th scope="col">Model</th>
+          <th scope="col">{heading}</th>
           <th scope="col">Reviewed</th>
           <th scope="col">Overturned</th>
         </tr>
       </thead>
       <tbody>
-        {outcomes.by_model.map((model) => (
-          <tr key={model.id ?? 'none'}>
-            <th scope="row">{model.name ?? 'no model'}</th>
-            <td>{model.reviewed}</td>
-            <td>{formatOverturns(model)}</td>
+        {rows.map((row) => (
+          <tr key={row.key}>
+            <th scope="row">{row.name}</th>
+            <td>{row.counts.reviewed}</td>
+            <td>{formatOverturns(row.counts)}</td>
           </tr>
         ))}
       </tbody>

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery
@@ -296,27 +297,33 @@ def review_stats(*, since: datetime | None = None) -> dict[str, Any]:
     them when None), the reviewers' agreement with each other and with the guard."""
     now = timezone.now()
     items = ReviewItem.objects.all()
-    oldest = (
-        items.filter(status=ReviewItem.Status.OPEN).order_by("created_at").values_list("created_at", flat=True).first()
-    )
+    # A claim past its time is open again: nobody works on it, and the next claim takes it.
+    expired = Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now)
+    waiting = items.filter(Q(status=ReviewItem.Status.OPEN) | expired)
+    oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
     pairs = review_label_pair_counts(since=since)
     return {
         "since": since,
-        "open": items.filter(status=ReviewItem.Status.OPEN).count(),
-        "claimed": items.filter(status=ReviewItem.Status.CLAIMED).count(),
+        "open": waiting.count(),
+        "claimed": items.filter(status=ReviewItem.Status.CLAIMED).exclude(expired).count(),
         "done": items.filter(status=ReviewItem.Status.DONE).count(),
         "oldest_open_age_s": (now - oldest).total_seconds() if oldest else None,
         "labels_last_hour": ReviewLabel.objects.filter(created_at__gte=now - timedelta(hours=1)).count(),
         "labels_last_day": ReviewLabel.objects.filter(created_at__gte=now - timedelta(days=1)).count(),
-        "by_reason": dict(
-            items.filter(status=ReviewItem.Status.OPEN)
-            .values_list("reason")
-            .annotate(n=Count("id"))
-            .values_list("reason", "n")
-        ),
+        "by_reason": dict(waiting.values_list("reason").annotate(n=Count("id")).values_list("reason", "n")),
         "agreement": {"pairs": sum(pairs.values()), "cohen_kappa": cohen_kappa_of_counts(pairs)},
         "guard_vs_review": review_outcomes(since=since),
     }
+
+
+def review_skipped_open_count(*, reviewer: Any) -> int:
+    """Open items this reviewer skipped within REVIEW_SKIP_MINUTES: their claims pass over them."""
+    since = timezone.now() - timedelta(minutes=settings.REVIEW_SKIP_MINUTES)
+    return (
+        ReviewItem.objects.filter(status=ReviewItem.Status.OPEN, skips__reviewer=reviewer, skips__skipped_at__gte=since)
+        .distinct()
+        .count()
+    )
 
 
 def review_item_get(*, item_id: int) -> ReviewItem:

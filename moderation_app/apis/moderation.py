@@ -31,7 +31,7 @@ from moderation_app.answers import AnswerListUnavailable, decision_answer_key, d
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
 from moderation_app.authentication import rate_limit_items
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
-from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewLabel, WebhookDelivery
+from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewItem, ReviewLabel, WebhookDelivery
 from moderation_app.roles import user_roles
 from moderation_app.selectors import (
     decision_get,
@@ -172,6 +172,11 @@ class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
         if item is None:
             return None
         labels = decision_review_labels(decision=obj)
+        viewer = self.context.get("viewer")
+        if item.status != ReviewItem.Status.DONE and not any(label.reviewer_id == viewer for label in labels):
+            # A second opinion must be independent: until the item is done, its labels are shown only
+            # to those who gave one (the decision id is on the item the second reviewer holds).
+            labels = []
         return {
             "status": item.status,
             "reason": item.reason,
@@ -604,5 +609,6 @@ class DecisionDetailApi(APIView):
         key = _decision_scope(request)
         decision = decision_get(decision_id=decision_id, api_key=key)
         # Reviewers' names and rationales are for staff; a service sees the decision only.
-        serializer = DecisionDetailOutputSerializer if key else DecisionAuditOutputSerializer
-        return Response(serializer(decision).data)
+        if key:
+            return Response(DecisionDetailOutputSerializer(decision).data)
+        return Response(DecisionAuditOutputSerializer(decision, context={"viewer": request.user.pk}).data)

@@ -21,7 +21,13 @@ from config.parsers import JSONParser
 from moderation_app.apis.moderation import DecisionDetailOutputSerializer
 from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.roles import IsReviewer, RolePermission
-from moderation_app.selectors import case_list, cases_for_export, review_item_get, review_stats
+from moderation_app.selectors import (
+    case_list,
+    cases_for_export,
+    review_item_get,
+    review_skipped_open_count,
+    review_stats,
+)
 from moderation_app.services import (
     case_export_line,
     cases_import,
@@ -67,7 +73,9 @@ class ReviewNextApi(APIView):
     def post(self, request: Request) -> Response:
         item = review_claim_next(reviewer=_reviewer(request))
         if item is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            # Empty for this reviewer; say how many open items they skipped lately, which come back later.
+            skipped = review_skipped_open_count(reviewer=_reviewer(request))
+            return Response(status=status.HTTP_204_NO_CONTENT, headers={"X-Review-Skipped": str(skipped)})
         return Response({"item": ReviewItemOutputSerializer(review_item_get(item_id=item.pk)).data})
 
 

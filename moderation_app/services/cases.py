@@ -18,7 +18,11 @@ from policies_app.models import PolicyVersion
 
 TEXT_COLUMNS = ("prompt", "text", "input", "content")
 LABEL_COLUMNS = ("label", "verdict")
-ID_COLUMNS = ("id", "external_id")
+# An export's line names the case's own id `external_id`, and its primary key `id`: read the first first.
+ID_COLUMNS = ("external_id", "id")
+# What a line of the cases export adds that its case, imported again, does not take over (its
+# `metadata` is merged); other files' columns of these names stay metadata (JBB's `source`).
+EXPORT_COLUMNS = {"source", "split", "policy", "created_at", "guard_verdict", "review_reason", "guard_model"}
 KNOWN = {*TEXT_COLUMNS, *LABEL_COLUMNS, *ID_COLUMNS, "messages", "categories", "target", "rationale"}
 MAX_ROWS = 50_000
 EXTERNAL_ID_MAX = 200
@@ -142,7 +146,12 @@ def _case_text(value: Any, field: str, problems: Problems, *, max_length: int | 
 def _case_metadata(row: dict[str, Any], problems: Problems) -> dict[str, Any]:
     if None in row:  # csv.DictReader's key for fields past the header's
         problems.append(("", "the row has more fields than the header"))
-    metadata = {k: v for k, v in row.items() if k is not None and k not in KNOWN}
+    if {"split", "created_at"} <= row.keys():  # a line of the cases export, imported again
+        known = KNOWN | EXPORT_COLUMNS | {"metadata"}
+        nested = row["metadata"] if isinstance(row.get("metadata"), dict) else {}
+    else:
+        known, nested = KNOWN, {}
+    metadata = {**nested, **{k: v for k, v in row.items() if k is not None and k not in known}}
     problem = metadata_problem(metadata)
     if problem:
         problems.append(("metadata", f"the other columns: {problem}"))
@@ -230,6 +239,11 @@ def case_export_line(case: Case) -> str:
             "split": case.split,
             "policy": f"{version.policy.slug}@{version.number}" if version else None,
             "metadata": case.metadata,
+            # A review's case: what the guard said, and why the item went to review (an overturn when
+            # guard_verdict and label differ).
+            "guard_verdict": case.guard_verdict or None,
+            "guard_model": case.guard_model_id,
+            "review_reason": case.review_reason or None,
             "created_at": case.created_at.isoformat(),
         },
         ensure_ascii=False,

@@ -61,6 +61,16 @@ def review_claim_next(*, reviewer: User) -> ReviewItem | None:
     by another reviewer's claim in flight are passed over, so two reviewers never get the same item."""
     now = timezone.now()
     with transaction.atomic():
+        # A reload or a second press while a claim is live gives that item back, rather than
+        # locking a second one away from everyone for REVIEW_CLAIM_MINUTES.
+        held = (
+            ReviewItem.objects.select_for_update()
+            .filter(status=ReviewItem.Status.CLAIMED, claimed_by=reviewer, claim_expires_at__gte=now)
+            .order_by("-priority", "created_at")
+            .first()
+        )
+        if held is not None:
+            return held
         skipped_since = now - timedelta(minutes=settings.REVIEW_SKIP_MINUTES)
         skipped = ReviewSkip.objects.filter(item=OuterRef("pk"), reviewer=reviewer, skipped_at__gte=skipped_since)
         item = (
@@ -104,10 +114,8 @@ def review_label(
             raise ApiError(
                 code="not_claimed", message="claim this item first (POST /api/v1/review/next/)", status_code=409
             )
-        if locked.claim_expires_at is not None and locked.claim_expires_at < timezone.now():
-            raise ApiError(
-                code="claim_expired", message="your claim on this item expired; claim it again", status_code=409
-            )
+        # A claim past its time that nobody else has taken since is still this reviewer's: refusing it
+        # lost the rationale they spent the time on (another claim would clear the page's draft).
         codes = [c["code"] for c in locked.decision.policy_version.spec["categories"]]
         _check_label(verdict=verdict, categories=categories, codes=codes)
         label = ReviewLabel.objects.create(

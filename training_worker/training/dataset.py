@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet, Subquery
 
 from moderation_app.models import Case
 from policies_app.models import Policy, PolicyVersion
@@ -113,7 +113,10 @@ def training_dataset_build(
     """The train and eval examples for a run. `since`: when the last successful run's data was taken
     (None: everything is new). `eval_size` caps the eval split with a stable sample (by content hash)."""
     held_out = held_out_hashes()
-    cases = Case.objects.select_related("policy_version").order_by("id")
+    # One case per content, the newest: the same words labelled safe and later unsafe (a review that
+    # corrected an import, two reviews that disagreed) were trained, or evaluated, as both.
+    newest = Case.objects.values("content_hash").annotate(newest=Max("id")).values("newest")
+    cases = Case.objects.select_related("policy_version").filter(id__in=Subquery(newest)).order_by("id")
     trainable = cases.exclude(content_hash__in=held_out).filter(verdict__in=("safe", "unsafe"))
     new = list(trainable.filter(created_at__gt=since) if since is not None else trainable)
     older_ids = list(trainable.filter(created_at__lte=since).values_list("id", flat=True)) if since is not None else []

@@ -1,5 +1,5 @@
-"""Defects in the review queue and labelled cases, found by working the queue as a T&S team would.
-Each test fails on the code as it was found."""
+"""The review queue and labelled cases, worked as a T&S team would: each test failed on the code
+before its fix (the comments say how)."""
 
 from __future__ import annotations
 
@@ -124,7 +124,9 @@ def test_a_lone_reviewer_who_skipped_every_open_item_is_told_why_next_is_empty(s
     assert ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).count() == 2
     # Two flagged items are open, no other reviewer exists, and the page says "The queue is empty".
     told = response.status_code == 200 or any("skip" in name.lower() for name in response.headers)
-    assert told, f"{response.status_code} with headers {sorted(response.headers)}: nothing says 2 open items were skipped"
+    assert told, (
+        f"{response.status_code} with headers {sorted(response.headers)}: nothing says 2 open items were skipped"
+    )
 
 
 # --- cases ------------------------------------------------------------------------------------------
@@ -132,7 +134,9 @@ def test_a_lone_reviewer_who_skipped_every_open_item_is_told_why_next_is_empty(s
 
 def test_re_importing_an_export_keeps_each_cases_external_id_and_metadata() -> None:
     staff = _client(UserFactory(roles=["ml_engineer"]))
-    upload = io.BytesIO(json.dumps({"text": "how do I pick a lock", "label": "safe", "id": "jbb-7", "lang": "en"}).encode())
+    upload = io.BytesIO(
+        json.dumps({"text": "how do I pick a lock", "label": "safe", "id": "jbb-7", "lang": "en"}).encode()
+    )
     upload.name = "cases.jsonl"
     assert staff.post("/api/v1/cases/import/", {"file": upload}, format="multipart").status_code == 201
     exported = _export(staff)

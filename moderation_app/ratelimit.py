@@ -105,11 +105,14 @@ def rate_count_replies(replies: Sequence[Any]) -> tuple[int, int]:
     return int(count), int(before or 0)
 
 
-def rate_limit_decide(*, window: RateWindow, current: int, previous: int, limit: int) -> float:
-    """0 if the counted request is allowed, else the seconds to wait (and then it is uncounted)."""
-    wait = sliding_window_wait(previous=previous, current=current - 1, limit=limit, elapsed=window.elapsed)
+def rate_limit_decide(*, window: RateWindow, current: int, previous: int, limit: int, cost: int = 1) -> float:
+    """0 if the `cost` counted requests are allowed, else the seconds to wait (and then they are
+    uncounted). `cost` requests fit where one more would fit under a limit `cost - 1` lower."""
+    wait = sliding_window_wait(
+        previous=previous, current=current - cost, limit=limit - cost + 1, elapsed=window.elapsed
+    )
     if wait > 0:
-        _increment(window.current_key, -1)
+        _increment(window.current_key, -cost)
     return wait
 
 
@@ -122,13 +125,7 @@ def rate_limit_hit(*, key: str, limit: int, cost: int = 1, now: float | None = N
     except RedisError as exc:
         redis_outage_warn(logger=logger, cannot="count requests", then="rate limits are not applied", exc=exc)
         return 0.0
-    # `cost` requests fit where one more would fit under a limit `cost - 1` lower.
-    wait = sliding_window_wait(
-        previous=previous, current=current - cost, limit=limit - cost + 1, elapsed=window.elapsed
-    )
-    if wait > 0:
-        _increment(window.current_key, -cost)
-    return wait
+    return rate_limit_decide(window=window, current=current, previous=previous, limit=limit, cost=cost)
 
 
 def rate_limit_refund(*, window: RateWindow) -> None:

@@ -25,7 +25,7 @@ from moderation_app.answers import decision_answer_key
 from moderation_app.models import ApiKey, Decision
 from moderation_app.selectors import decisions_pending_since
 from moderation_app.services.review import review_item_build
-from moderation_app.services.webhooks import webhook_delivery_create
+from moderation_app.services.webhooks import webhook_delivery_create, webhook_delivery_queue
 from moderation_app.snapshot import decision_snapshot
 from policies_app.models import PolicyVersion
 from training_worker.guard import TEMPLATE_VERSION
@@ -294,17 +294,6 @@ def _decision_finish(*, decision: Decision, fields: dict[str, Any]) -> Decision:
 
 
 def _schedule_callback(decision: Decision) -> None:
-    """Queue the first attempt of the decision's webhook once its completion commits. A broker that
-    refuses it fails nothing here (the guard has a batch to finish): the delivery row stays due, and
-    the every-minute sweep queues it."""
-    if not decision.callback:
-        return
-    from moderation_app.tasks import deliver_decision_webhook
-
-    def publish() -> None:
-        try:
-            deliver_decision_webhook.delay(str(decision.pk))
-        except Exception:
-            logger.warning("could not queue the webhook of decision %s; the sweep will", decision.pk, exc_info=True)
-
-    transaction.on_commit(publish)
+    """Queue the first attempt of the decision's webhook once its completion commits."""
+    if decision.callback:
+        webhook_delivery_queue(decision_id=str(decision.pk))

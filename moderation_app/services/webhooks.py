@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.errors import ApiError
@@ -35,6 +36,7 @@ LEASE_S = 120
 FIRST_RETRY_S = 60
 LONGEST_WAIT_S = 3600
 USER_AGENT = "arbiter-webhooks/1"
+logger = logging.getLogger(__name__)
 
 
 class WebhookDeliveryError(RuntimeError):
@@ -94,12 +96,11 @@ def webhook_delivery_claim(*, decision_id: str, now: datetime | None = None) -> 
     """Claim the decision's delivery for one attempt, if it is due and its decision is complete: the
     attempt is counted and the row leased, so no other attempt starts before it ends. None otherwise."""
     now = now or timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        decision_id=decision_id,
-        status=WebhookDelivery.Status.PENDING,
-        due_at__lte=now,
-        decision__status=Decision.Status.COMPLETED,
-    ).update(due_at=now + timedelta(seconds=LEASE_S), attempts=F("attempts") + 1)
+    claimed = (
+        _due(now)
+        .filter(decision_id=decision_id)
+        .update(due_at=now + timedelta(seconds=LEASE_S), attempts=F("attempts") + 1)
+    )
     if not claimed:
         return None
     return WebhookDelivery.objects.select_related(
@@ -151,9 +152,7 @@ def webhook_delivery_retry(*, decision: Decision) -> WebhookDelivery:
             message=f"this webhook is {delivery.status}; only a failed one is tried again",
             status_code=409,
         )
-    from moderation_app.tasks import deliver_decision_webhook
-
-    transaction.on_commit(lambda: deliver_decision_webhook.delay(str(decision.pk)))
+    webhook_delivery_queue(decision_id=str(decision.pk))
     delivery.refresh_from_db()
     return delivery
 
@@ -161,12 +160,31 @@ def webhook_delivery_retry(*, decision: Decision) -> WebhookDelivery:
 def webhook_deliveries_due(*, limit: int = 500, now: datetime | None = None) -> list[str]:
     """Decision ids whose delivery is due, oldest first: a first attempt whose queuing was lost, or a
     retry whose wait is over."""
-    due = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.PENDING,
-        due_at__lte=now or timezone.now(),
-        decision__status=Decision.Status.COMPLETED,
+    due = _due(now or timezone.now()).order_by("due_at").values_list("pk", flat=True)[:limit]
+    return [str(pk) for pk in due]
+
+
+def _due(now: datetime) -> QuerySet[WebhookDelivery]:
+    """Deliveries whose next attempt may start now: pending, past their wait or lease, and their
+    decision complete."""
+    return WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, due_at__lte=now, decision__status=Decision.Status.COMPLETED
     )
-    return [str(pk) for pk in due.order_by("due_at").values_list("pk", flat=True)[:limit]]
+
+
+def webhook_delivery_queue(*, decision_id: str) -> None:
+    """Queue an attempt at the decision's delivery once the caller's transaction commits. A broker
+    that refuses it fails nothing (the guard may have a batch to finish): the delivery row stays due,
+    and the every-minute sweep queues it."""
+    from moderation_app.tasks import deliver_decision_webhook
+
+    def publish() -> None:
+        try:
+            deliver_decision_webhook.delay(decision_id)
+        except Exception:
+            logger.warning("could not queue the webhook of decision %s; the sweep will", decision_id, exc_info=True)
+
+    transaction.on_commit(publish)
 
 
 def webhook_post(*, url: str, secret: str, payload: dict[str, Any]) -> int:

@@ -77,6 +77,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         from prometheus_client import REGISTRY
 
         payload = generate_latest(REGISTRY)
-    queues = CollectorRegistry()
-    queues.register(GuardQueueCollector())
-    return HttpResponse(payload + generate_latest(queues), content_type=CONTENT_TYPE_LATEST)
+    from moderation_app.metrics import BacklogCollector
+
+    state = CollectorRegistry()
+    state.register(GuardQueueCollector())
+    state.register(BacklogCollector())
+    return HttpResponse(payload + generate_latest(state), content_type=CONTENT_TYPE_LATEST)

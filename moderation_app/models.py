@@ -149,6 +149,8 @@ class WebhookDelivery(models.Model):
         indexes = [
             # The sweep reads the pending ones that are due; delivered and failed ones leave the index.
             models.Index(fields=["due_at"], condition=models.Q(status="pending"), name="webhook_pending_due_idx"),
+            # Those out of attempts, counted at every /metrics scrape and listed by the audit filter.
+            models.Index(fields=["created_at"], condition=models.Q(status="failed"), name="webhook_failed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -180,6 +182,12 @@ class ReviewItem(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claim_expires_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its independent labels disagreed: a further reviewer's label, given with the earlier"
+        " ones in view, settles it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
 

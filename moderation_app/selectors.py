@@ -18,7 +18,7 @@ from django.utils import timezone
 from config.errors import found_or_404
 from config.pagination import newest_first_in_chunks
 from moderation_app.keycache import key_cache_get, key_cache_put
-from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel
+from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel, WebhookDelivery
 from training_worker.models import ModelVersion
 
 KEY_PREFIX = "ak_"
@@ -198,20 +198,17 @@ def cohen_kappa_of_counts(counts: dict[tuple[str, str], int]) -> float | None:
 
 
 def review_label_pair_counts(*, since: datetime | None = None) -> dict[tuple[str, str], int]:
-    """How many finished double-labelled items (finished since `since`) got each (first, second) pair
-    of verdicts, counted by the database: reading every such item and its labels took seconds once
-    there were 20,000."""
-    labels = ReviewLabel.objects.filter(item=OuterRef("pk")).order_by("created_at", "id").values("verdict")
-    items = ReviewItem.objects.filter(labels_needed__gte=2, status=ReviewItem.Status.DONE)
-    if since is not None:
-        items = items.filter(done_at__gte=since)
-    pairs = (
-        items.annotate(first=Subquery(labels[:1]), second=Subquery(labels[1:2]))
-        .exclude(second=None)
-        .values_list("first", "second")
-        .annotate(n=Count("pk"))
-        .order_by()
+    """How many items with two independent labels (the second given since `since`) got each (first,
+    second) pair of verdicts, counted by the database: reading every such item and its labels took
+    seconds once there were 20,000. Items whose labels disagreed count as soon as they are escalated,
+    not once settled: waiting for the settling label left the open disagreements out of the figure."""
+    labels = ReviewLabel.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
+    items = ReviewItem.objects.filter(labels_needed__gte=2).annotate(
+        first=Subquery(labels.values("verdict")[:1]), second=Subquery(labels.values("verdict")[1:2])
     )
+    if since is not None:
+        items = items.annotate(second_at=Subquery(labels.values("created_at")[1:2])).filter(second_at__gte=since)
+    pairs = items.exclude(second=None).values_list("first", "second").annotate(n=Count("pk")).order_by()
     return {(first, second): n for first, second, n in pairs}
 
 
@@ -312,7 +309,21 @@ def review_stats(*, since: datetime | None = None) -> dict[str, Any]:
         "labels_last_day": ReviewLabel.objects.filter(created_at__gte=now - timedelta(days=1)).count(),
         "by_reason": dict(waiting.values_list("reason").annotate(n=Count("id")).values_list("reason", "n")),
         "agreement": {"pairs": sum(pairs.values()), "cohen_kappa": cohen_kappa_of_counts(pairs)},
+        "escalations": review_escalation_counts(since=since, waiting=waiting),
         "guard_vs_review": review_outcomes(since=since),
+    }
+
+
+def review_escalation_counts(*, since: datetime | None, waiting: QuerySet[ReviewItem]) -> dict[str, int]:
+    """Items whose independent labels disagreed: those escalated since `since`, those of them settled
+    by a further reviewer, and those still waiting for one (of any age, like `open`)."""
+    escalated = ReviewItem.objects.filter(escalated_at__isnull=False)
+    if since is not None:
+        escalated = escalated.filter(escalated_at__gte=since)
+    return {
+        "raised": escalated.count(),
+        "settled": escalated.filter(status=ReviewItem.Status.DONE).count(),
+        "waiting": waiting.filter(escalated_at__isnull=False).count(),
     }
 
 
@@ -352,3 +363,24 @@ def case_sample(*, size: int | None) -> list[Case]:
     """Every labelled case, or a stable sample of `size` (ordered by content hash, so reruns agree)."""
     cases = Case.objects.order_by("content_hash", "id")
     return list(cases[:size] if size else cases)
+
+
+def moderation_backlog() -> dict[str, dict[str, int]]:
+    """What waits on the platform now, for /metrics: decisions the guard has not completed, webhook
+    callbacks not yet delivered or out of attempts, and review items by state. Each count reads a
+    partial or leading index, so a scrape stays cheap however many decisions there are."""
+    now = timezone.now()
+    expired = Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now)
+    waiting = ReviewItem.objects.filter(Q(status=ReviewItem.Status.OPEN) | expired)
+    return {
+        "decisions": {"pending": Decision.objects.filter(status=Decision.Status.PENDING).count()},
+        "webhooks": {
+            status: WebhookDelivery.objects.filter(status=status).count()
+            for status in (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED)
+        },
+        "review_items": {
+            "open": waiting.count(),
+            "claimed": ReviewItem.objects.filter(status=ReviewItem.Status.CLAIMED).exclude(expired).count(),
+            "escalated": waiting.filter(escalated_at__isnull=False).count(),
+        },
+    }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from moderation_app.models import ReviewItem, ReviewLabel
+from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.services import review_claim_next
 from moderation_app.tests.factories import UserFactory
 from tests.browser import browser_page
@@ -103,3 +103,51 @@ def test_a_label_on_an_item_someone_else_took_over_is_refused_in_place(live_serv
     assert not ReviewLabel.objects.filter(item=queued).exists()
     queued.refresh_from_db()
     assert queued.claimed_by == sam
+
+
+def test_a_third_reviewer_settles_an_escalated_item_with_both_earlier_labels_in_view(
+    live_server: Any, queued: ReviewItem
+) -> None:
+    from moderation_app.services import review_label
+
+    ReviewItem.objects.filter(pk=queued.pk).update(labels_needed=2)
+    first_category = queued.decision.policy_version.categories[0]["code"]
+    for name, verdict, rationale in (("rita", "unsafe", "Reads as a threat."), ("sam", "safe", "Venting, no plan.")):
+        reviewer = UserFactory(username=name, roles=["reviewer"])
+        claimed = review_claim_next(reviewer=reviewer)
+        assert claimed is not None
+        categories = [first_category] if verdict == "unsafe" else []
+        review_label(item=claimed, reviewer=reviewer, verdict=verdict, categories=categories, rationale=rationale)
+    UserFactory(username="ada", roles=["reviewer"])
+
+    with browser_page() as (page, errors):
+        sign_in(page, live_server.url, "ada")
+        page.goto(f"{live_server.url}/review")
+        page.get_by_test_id("review-escalations").filter(has_text="1 raised, 0 settled").wait_for()
+        page.keyboard.press("n")
+        banner = page.get_by_test_id("review-escalated")
+        banner.wait_for()
+        assert "Reviewers disagreed. Your label settles this item." in banner.inner_text()
+        earlier = [label.inner_text() for label in page.get_by_test_id("earlier-label").all()]
+        assert len(earlier) == 2
+        for text, expected in zip(
+            earlier, (("rita", "Reads as a threat.", first_category), ("sam", "Venting, no plan.")), strict=True
+        ):
+            assert [part for part in expected if part not in text] == []
+
+        page.keyboard.press("u")
+        page.keyboard.press("1")
+        page.get_by_label("Rationale").fill("A threat against a neighbour.")
+        page.get_by_label("Rationale").press("Control+Enter")
+        page.get_by_test_id("review-recorded").wait_for()
+        page.get_by_test_id("review-escalations").filter(has_text="1 raised, 1 settled").wait_for()
+        assert unexpected_errors(errors) == []
+
+    queued.refresh_from_db()
+    assert queued.status == ReviewItem.Status.DONE
+    case = Case.objects.get(decision=queued.decision)
+    assert (case.verdict, case.categories, case.rationale) == (
+        "unsafe",
+        [first_category],
+        "A threat against a neighbour.",
+    )

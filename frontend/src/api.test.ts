@@ -155,6 +155,27 @@ describe('the API client', () => {
     expect(error.code).toBe('invalid_response');
   });
 
+  it('answers with the status and headers as well as the body when asked, and a 204 still has no body', async () => {
+    const { fakeFetch } = makeFakeFetch(() => new Response(null, { status: 204, headers: { 'X-Review-Skipped': '3' } }));
+    const client = createApiClient({ fetch: fakeFetch, csrfToken: () => null });
+    const answer = await client.requestWithHeaders('POST', '/api/v1/review/next/');
+    expect(answer.status).toBe(204);
+    expect(answer.body).toBeUndefined();
+    expect(answer.headers.get('X-Review-Skipped')).toBe('3');
+    expect(await client.post('/api/v1/review/next/')).toBeUndefined();
+
+    const { fakeFetch: jsonFetch } = makeFakeFetch(() => json({ item: { id: 1 } }));
+    const withBody = await createApiClient({ fetch: jsonFetch }).requestWithHeaders('POST', '/api/v1/review/next/');
+    expect(withBody).toMatchObject({ status: 200, body: { item: { id: 1 } } });
+  });
+
+  it('throws the same ApiError from the headers-returning request as from the plain one', async () => {
+    const { fakeFetch } = makeFakeFetch(() => json({ error: { code: 'permission_denied', message: 'You may not.' } }, 403));
+    const error = await caught(createApiClient({ fetch: fakeFetch }).requestWithHeaders('POST', '/api/v1/x'));
+    expect(error.status).toBe(403);
+    expect(error.code).toBe('permission_denied');
+  });
+
   it('tells its listeners about a 401, and only a 401', async () => {
     let status = 401;
     const { fakeFetch } = makeFakeFetch(() => json({ error: { code: 'not_authenticated', message: 'Log in.' } }, status));

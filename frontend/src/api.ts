@@ -133,8 +133,18 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   return new ApiError(response.status, `http_${response.status}`, httpFallbackMessage(response));
 }
 
+/** An answer with what came around its body: the status and the response headers. */
+export interface ApiResponse<T> {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body; `undefined` for 204/205 or an empty body. */
+  body: T;
+}
+
 export interface ApiClient {
   request<T>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /** The same request, answered with the status and headers too (e.g. a count sent in a header of a 204). */
+  requestWithHeaders<T>(method: HttpMethod, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   get<T>(path: string, options?: Omit<RequestOptions, 'body'>): Promise<T>;
   post<T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>): Promise<T>;
   /** Called with every 401 answer (a lapsed session); returns the unsubscribe function. */
@@ -147,7 +157,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const csrfToken = options.csrfToken ?? csrfTokenFromDocument;
   const unauthorizedListeners = new Set<(error: ApiError) => void>();
 
-  async function request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+  async function requestWithHeaders<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const init: RequestInit = { method, headers, credentials: 'same-origin', signal: opts.signal };
     if (opts.body !== undefined) {
@@ -174,18 +184,24 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
       if (response.status === 401) unauthorizedListeners.forEach((listener) => listener(error));
       throw error;
     }
-    if (response.status === 204 || response.status === 205) return undefined as T;
+    const answer = (body: T): ApiResponse<T> => ({ status: response.status, headers: response.headers, body });
+    if (response.status === 204 || response.status === 205) return answer(undefined as T);
     const text = await response.text();
-    if (!text) return undefined as T;
+    if (!text) return answer(undefined as T);
     try {
-      return JSON.parse(text) as T;
+      return answer(JSON.parse(text) as T);
     } catch {
       throw new ApiError(response.status, 'invalid_response', `The server answered HTTP ${response.status} with a body that is not JSON.`);
     }
   }
 
+  async function request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    return (await requestWithHeaders<T>(method, path, opts)).body;
+  }
+
   return {
     request,
+    requestWithHeaders,
     get: (path, opts) => request('GET', path, opts),
     post: (path, body, opts) => request('POST', path, { ...opts, body }),
     onUnauthorized(listener) {

@@ -173,15 +173,18 @@ class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
             return None
         labels = decision_review_labels(decision=obj)
         viewer = self.context.get("viewer")
-        if item.status != ReviewItem.Status.DONE and not any(label.reviewer_id == viewer for label in labels):
+        settled_openly = item.status == ReviewItem.Status.DONE or item.escalated_at is not None
+        if not settled_openly and not any(label.reviewer_id == viewer for label in labels):
             # A second opinion must be independent: until the item is done, its labels are shown only
-            # to those who gave one (the decision id is on the item the second reviewer holds).
+            # to those who gave one (the decision id is on the item the second reviewer holds). Labels
+            # that disagreed are settled with both in view, so an escalated item shows them.
             labels = []
         return {
             "status": item.status,
             "reason": item.reason,
             "priority": item.priority,
             "labels_needed": item.labels_needed,
+            "escalated_at": item.escalated_at,
             "queued_at": item.created_at,
             "done_at": item.done_at,
             "labels": ReviewHistoryLabelSerializer(labels, many=True).data,

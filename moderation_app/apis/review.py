@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -18,12 +18,13 @@ from config.errors import ApiError
 from config.fields import StringField
 from config.pagination import StrictLimitOffsetPagination, first_chunk_read
 from config.parsers import JSONParser
-from moderation_app.apis.moderation import DecisionDetailOutputSerializer
+from moderation_app.apis.moderation import DecisionDetailOutputSerializer, ReviewHistoryLabelSerializer
 from moderation_app.models import Case, ReviewItem, ReviewLabel
 from moderation_app.roles import IsReviewer, RolePermission
 from moderation_app.selectors import (
     case_list,
     cases_for_export,
+    decision_review_labels,
     review_item_get,
     review_skipped_open_count,
     review_stats,
@@ -47,6 +48,7 @@ def _reviewer(request: Request) -> User:
 class ReviewItemOutputSerializer(serializers.ModelSerializer[ReviewItem]):
     decision = DecisionDetailOutputSerializer(read_only=True)
     policy_categories = serializers.SerializerMethodField()
+    earlier_labels = serializers.SerializerMethodField()
 
     class Meta:
         model = ReviewItem
@@ -56,14 +58,24 @@ class ReviewItemOutputSerializer(serializers.ModelSerializer[ReviewItem]):
             "priority",
             "status",
             "labels_needed",
+            "escalated_at",
             "claim_expires_at",
             "created_at",
             "decision",
             "policy_categories",
+            "earlier_labels",
         ]
 
     def get_policy_categories(self, obj: ReviewItem) -> list[dict[str, str]]:
         return obj.decision.policy_version.categories
+
+    @extend_schema_field(ReviewHistoryLabelSerializer(many=True))
+    def get_earlier_labels(self, obj: ReviewItem) -> list[dict[str, Any]]:
+        """The labels that disagreed, for the reviewer who settles an escalated item. Any other item
+        shows none, so a second opinion stays independent of the first."""
+        if obj.escalated_at is None:
+            return []
+        return list(ReviewHistoryLabelSerializer(decision_review_labels(decision=obj.decision), many=True).data)
 
 
 class ReviewNextApi(APIView):

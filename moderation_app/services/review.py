@@ -25,6 +25,8 @@ PRIORITY = {
     ReviewItem.Reason.UNCERTAIN: 1,
     ReviewItem.Reason.SAMPLED: 0,
 }
+# Reviewers who disagreed are waiting on it, and until it is settled the item trains nothing.
+ESCALATED_PRIORITY = 4
 
 
 def review_reason(*, decision: Decision, sample: float) -> str | None:
@@ -108,6 +110,8 @@ def review_release(*, item: ReviewItem, reviewer: User) -> ReviewItem:
 def review_label(
     *, item: ReviewItem, reviewer: User, verdict: str, categories: list[str], rationale: str
 ) -> ReviewLabel:
+    """Record a reviewer's label on the item they hold. The item is done once it has the labels it
+    needs, and its case is written then; independent labels that disagree escalate it instead."""
     with transaction.atomic():
         locked = ReviewItem.objects.select_for_update().select_related("decision__policy_version").get(pk=item.pk)
         if locked.status != ReviewItem.Status.CLAIMED or locked.claimed_by_id != reviewer.pk:
@@ -121,27 +125,63 @@ def review_label(
         label = ReviewLabel.objects.create(
             item=locked, reviewer=reviewer, verdict=verdict, categories=categories, rationale=rationale
         )
-        done = locked.labels.count() >= locked.labels_needed
-        locked.status = ReviewItem.Status.DONE if done else ReviewItem.Status.OPEN
+        labels = list(locked.labels.order_by("created_at", "id"))
         locked.claimed_by, locked.claim_expires_at = None, None
-        locked.done_at = timezone.now() if done else None
-        locked.save(update_fields=["status", "claimed_by", "claim_expires_at", "done_at"])
-        if done:
-            first = locked.labels.order_by("created_at").first() or label
-            case_create(
-                source=Case.Source.REVIEW,
-                messages=locked.decision.messages,
-                target=locked.decision.target,
-                verdict=first.verdict,
-                categories=first.categories,
-                rationale=first.rationale,
-                policy_version=locked.decision.policy_version,
-                decision=locked.decision,
-                guard_verdict=locked.decision.verdict,
-                guard_model_id=locked.decision.model_version_id,
-                review_reason=locked.reason,
-            )
+        fields = ["status", "claimed_by", "claim_expires_at"]
+        if len(labels) < locked.labels_needed:
+            locked.status = ReviewItem.Status.OPEN
+        elif locked.escalated_at is None and labels_disagree([(x.verdict, x.categories) for x in labels]):
+            _escalate(item=locked, labels_given=len(labels))
+            fields += ["labels_needed", "escalated_at", "priority"]
+        else:
+            locked.status, locked.done_at = ReviewItem.Status.DONE, timezone.now()
+            fields.append("done_at")
+            # The adjudicator's label settles an escalated item; otherwise the labels agree.
+            _review_case_create(item=locked, label=labels[-1] if locked.escalated_at else labels[0])
+        locked.save(update_fields=fields)
     return label
+
+
+def labels_disagree(labels: list[tuple[str, list[str]]]) -> bool:
+    """Whether independent labels, as (verdict, categories), differ in verdict or in categories: a
+    case trains the categories too, so two unsafe labels naming different ones are no agreement.
+
+    >>> labels_disagree([("unsafe", ["S1", "S2"]), ("unsafe", ["S2", "S1"])])
+    False
+    >>> labels_disagree([("unsafe", ["S1"]), ("safe", [])])
+    True
+    >>> labels_disagree([("unsafe", ["S1"]), ("unsafe", ["S1", "S3"])])
+    True
+    >>> labels_disagree([("safe", [])])
+    False
+    """
+    return len({(verdict, frozenset(categories)) for verdict, categories in labels}) > 1
+
+
+def _escalate(*, item: ReviewItem, labels_given: int) -> None:
+    """Back to the queue, ahead of everything else, for one more reviewer who has not labelled it.
+    Training takes no side meanwhile: the item's case is written only when that label settles it."""
+    item.status = ReviewItem.Status.OPEN
+    item.labels_needed = labels_given + 1
+    item.escalated_at = timezone.now()
+    item.priority = ESCALATED_PRIORITY
+
+
+def _review_case_create(*, item: ReviewItem, label: ReviewLabel) -> Case:
+    decision = item.decision
+    return case_create(
+        source=Case.Source.REVIEW,
+        messages=decision.messages,
+        target=decision.target,
+        verdict=label.verdict,
+        categories=label.categories,
+        rationale=label.rationale,
+        policy_version=decision.policy_version,
+        decision=decision,
+        guard_verdict=decision.verdict,
+        guard_model_id=decision.model_version_id,
+        review_reason=item.reason,
+    )
 
 
 def _check_label(*, verdict: str, categories: list[str], codes: list[str]) -> None:

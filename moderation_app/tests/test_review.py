@@ -9,11 +9,12 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from moderation_app.models import Case, Decision, ReviewItem, ReviewSkip
+from moderation_app.models import Case, Decision, ReviewItem, ReviewLabel, ReviewSkip
 from moderation_app.services import (
     review_claim_next,
     review_item_build,
 )
+from moderation_app.services.review import ESCALATED_PRIORITY as PRIORITY_ESCALATED
 from moderation_app.services.review import PRIORITY
 from moderation_app.tests.factories import UserFactory, judged_decision
 from training_worker.models import ModelVersion
@@ -134,7 +135,7 @@ def test_a_second_opinion_item_goes_to_another_reviewer_and_feeds_agreement(api_
     item = _decision("unsafe", 0.9).review_item
     ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
     first, second = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
-    for reviewer, verdict in ((first, "unsafe"), (second, "safe")):
+    for reviewer, verdict in ((first, "unsafe"), (second, "unsafe")):
         api_client.force_authenticate(reviewer)
         claimed = api_client.post("/api/v1/review/next/").json()["item"]
         categories = ["S1"] if verdict == "unsafe" else []
@@ -302,11 +303,12 @@ def test_stats_since_leaves_out_items_finished_before_it(api_client: APIClient) 
         item = _decision("unsafe", 0.9, text=f"item {n}").review_item
         ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
         _label_next(first, "unsafe")
-        _label_next(second, "safe")
+        _label_next(second, "unsafe")
     last_week = timezone.now() - timedelta(days=7)
     earlier = ReviewItem.objects.order_by("pk").first()
     assert earlier is not None
     ReviewItem.objects.filter(pk=earlier.pk).update(done_at=last_week)
+    ReviewLabel.objects.filter(item=earlier).update(created_at=last_week)
     Case.objects.filter(decision__review_item=earlier).update(created_at=last_week)
 
     api_client.force_authenticate(first)
@@ -325,3 +327,98 @@ def test_stats_reject_a_since_that_is_not_a_time(api_client: APIClient) -> None:
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert response.json()["errors"][0]["field"] == "since"
+
+
+def _claim_and_label(
+    client: APIClient, reviewer: Any, *, verdict: str, categories: list[str], rationale: str = ""
+) -> dict[str, Any]:
+    """Claim the next item over HTTP as `reviewer`, label it, and give back the item as claimed."""
+    client.force_authenticate(reviewer)
+    claimed = client.post("/api/v1/review/next/").json()["item"]
+    response = client.post(
+        f"/api/v1/review/items/{claimed['id']}/label/",
+        {"verdict": verdict, "categories": categories, "rationale": rationale},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return dict(claimed)
+
+
+@pytest.mark.django_db
+def test_disagreeing_labels_escalate_the_item_to_a_third_reviewer_whose_label_settles_it(
+    api_client: APIClient,
+) -> None:
+    item = _decision("unsafe", 0.9, text="you will regret this").review_item
+    ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+    first, second, third = (UserFactory(roles=["reviewer"]) for _ in range(3))
+    _claim_and_label(api_client, first, verdict="unsafe", categories=["S1"], rationale="reads as a threat")
+    second_view = _claim_and_label(api_client, second, verdict="safe", categories=[], rationale="song lyric")
+    assert (second_view["escalated_at"], second_view["earlier_labels"]) == (None, [])  # still independent
+
+    item.refresh_from_db()
+    assert (item.status, item.labels_needed, item.priority) == ("open", 3, 4)
+    assert item.escalated_at is not None
+    assert not Case.objects.exists()  # training takes no side while the reviewers disagree
+    stats = api_client.get("/api/v1/review/stats/").json()
+    assert stats["escalations"] == {"raised": 1, "settled": 0, "waiting": 1}
+    assert stats["agreement"]["pairs"] == 1  # the disagreement counts at once, not once settled
+    for reviewer in (first, second):
+        api_client.force_authenticate(reviewer)
+        assert api_client.post("/api/v1/review/next/").status_code == 204
+
+    api_client.force_authenticate(third)
+    claimed = api_client.post("/api/v1/review/next/").json()["item"]
+    assert claimed["escalated_at"] is not None
+    assert [(label["reviewer"], label["verdict"], label["rationale"]) for label in claimed["earlier_labels"]] == [
+        (first.username, "unsafe", "reads as a threat"),
+        (second.username, "safe", "song lyric"),
+    ]
+    history = api_client.get(f"/api/v1/decisions/{item.decision_id}/").json()["review_history"]
+    assert history["escalated_at"] is not None
+    assert len(history["labels"]) == 2
+    response = api_client.post(
+        f"/api/v1/review/items/{claimed['id']}/label/",
+        {"verdict": "unsafe", "categories": ["S2"], "rationale": "a threat naming a place"},
+        format="json",
+    )
+    assert response.status_code == 201
+
+    item.refresh_from_db()
+    assert item.status == "done"
+    case = Case.objects.get()
+    assert (case.verdict, case.categories, case.rationale) == ("unsafe", ["S2"], "a threat naming a place")
+    assert api_client.get("/api/v1/review/stats/").json()["escalations"] == {"raised": 1, "settled": 1, "waiting": 0}
+
+
+@pytest.mark.django_db
+def test_unsafe_labels_naming_different_categories_escalate_and_agreeing_ones_do_not(
+    api_client: APIClient,
+) -> None:
+    differ = _decision("unsafe", 0.9, text="first").review_item
+    same = _decision("unsafe", 0.9, text="second").review_item
+    ReviewItem.objects.filter(pk__in=[differ.pk, same.pk]).update(labels_needed=2)
+    first, second = UserFactory(roles=["reviewer"]), UserFactory(roles=["reviewer"])
+    _claim_and_label(api_client, first, verdict="unsafe", categories=["S1"])
+    _claim_and_label(api_client, first, verdict="unsafe", categories=["S1", "S2"])
+    _claim_and_label(api_client, second, verdict="unsafe", categories=["S2"])
+    _claim_and_label(api_client, second, verdict="unsafe", categories=["S2", "S1"])
+
+    differ.refresh_from_db()
+    same.refresh_from_db()
+    assert (differ.status, differ.escalated_at is not None) == ("open", True)
+    assert (same.status, same.escalated_at) == ("done", None)
+    assert list(Case.objects.values_list("decision_id", "categories")) == [(same.decision_id, ["S1", "S2"])]
+
+
+@pytest.mark.django_db
+def test_an_escalated_item_is_served_before_anything_else(api_client: APIClient) -> None:
+    item = _decision("unsafe", 0.9, text="disputed").review_item
+    ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+    first, second, third = (UserFactory(roles=["reviewer"]) for _ in range(3))
+    _claim_and_label(api_client, first, verdict="unsafe", categories=["S1"])
+    _claim_and_label(api_client, second, verdict="safe", categories=[])
+    malformed = _decision(None, 0.5, text="the guard could not say").review_item
+    assert malformed.priority < PRIORITY_ESCALATED
+
+    api_client.force_authenticate(third)
+    assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == item.pk

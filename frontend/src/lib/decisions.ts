@@ -50,6 +50,8 @@ export interface ReviewHistory {
   reason: string;
   priority: number;
   labels_needed: number;
+  /** When the item's independent labels disagreed and it went to a further reviewer; null otherwise. */
+  escalated_at: string | null;
   queued_at: string;
   done_at: string | null;
   labels: ReviewLabel[];

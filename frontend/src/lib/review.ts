@@ -10,10 +10,25 @@ export interface ReviewItem {
   priority: number;
   status: string;
   labels_needed: number;
+  /** When the item's independent labels disagreed and it came back for a reviewer to settle; null otherwise. */
+  escalated_at: string | null;
   claim_expires_at: string | null;
   created_at: string;
   decision: DecisionDetail;
   policy_categories: PolicyCategory[];
+  /** The labels that disagreed, shown to the reviewer who settles an escalated item; empty otherwise. */
+  earlier_labels: ReviewLabel[];
+}
+
+/** What claiming the next item found: an item, or none, with how many open items this reviewer
+ * skipped lately (they come back to them later; other reviewers can take them now). */
+export type ClaimResult = { item: ReviewItem } | { item: null; skipped: number };
+
+/** Items whose independent labels disagreed: escalated in the period, of those settled, and open now (any age). */
+export interface EscalationCounts {
+  raised: number;
+  settled: number;
+  waiting: number;
 }
 
 /** Reviewed items, those with a guard verdict to compare (a malformed output has none), and those
@@ -43,6 +58,7 @@ export interface ReviewStats {
   by_reason: Record<string, number>;
   agreement: { pairs: number; cohen_kappa: number | null };
   guard_vs_review: GuardVsReview;
+  escalations: EscalationCounts;
 }
 
 /** The periods the queue's agreement figures can cover, in days (`all`: every finished item). */
@@ -83,10 +99,31 @@ export const REASON_TEXT: Record<string, string> = {
   sampled: 'A random sample of safe decisions, to catch what the guard misses.',
 };
 
-/** Claims the next item; null when the queue has nothing for this reviewer (204). */
-export async function claimNext(client: ApiClient = api): Promise<ReviewItem | null> {
-  const body = await client.post<{ item: ReviewItem } | undefined>('/api/v1/review/next/');
-  return body?.item ?? null;
+/** The `X-Review-Skipped` count of an empty queue's answer; 0 when missing or not a count. */
+export function skippedCount(header: string | null): number {
+  const count = Number(header?.trim() || 'NaN');
+  return Number.isInteger(count) && count > 0 ? count : 0;
+}
+
+/** Claims the next item; none when the queue has nothing for this reviewer (204), with the count of
+ * open items they skipped lately. */
+export async function claimNext(client: ApiClient = api): Promise<ClaimResult> {
+  const answer = await client.requestWithHeaders<{ item?: ReviewItem } | undefined>('POST', '/api/v1/review/next/');
+  const item = answer.body?.item;
+  if (item) return { item: { ...item, escalated_at: item.escalated_at ?? null, earlier_labels: item.earlier_labels ?? [] } };
+  return { item: null, skipped: skippedCount(answer.headers.get('X-Review-Skipped')) };
+}
+
+/** "1 item you skipped comes back to you later; …", "3 items you skipped come back …"; none → null. */
+export function skippedText(skipped: number): string | null {
+  if (skipped <= 0) return null;
+  const items = skipped === 1 ? '1 item you skipped comes' : `${skipped} items you skipped come`;
+  return `${items} back to you later; other reviewers can take ${skipped === 1 ? 'it' : 'them'} now.`;
+}
+
+/** "2 raised, 1 settled in this period; 3 waiting now". */
+export function escalationText(counts: EscalationCounts): string {
+  return `${counts.raised} raised, ${counts.settled} settled in this period; ${counts.waiting} waiting now`;
 }
 
 export function submitLabel(itemId: number, draft: LabelDraft, client: ApiClient = api): Promise<ReviewLabel> {

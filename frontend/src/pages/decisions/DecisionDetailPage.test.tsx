@@ -43,10 +43,53 @@ const DECISION = {
   review_history: null,
 };
 
+const HISTORY = {
+  status: 'open',
+  reason: 'flagged',
+  priority: 4,
+  labels_needed: 3,
+  escalated_at: '2026-12-07T11:00:00Z',
+  queued_at: '2026-12-07T10:00:02Z',
+  done_at: null,
+  labels: [
+    { id: 1, reviewer: 'rita', verdict: 'unsafe', categories: ['S1'], rationale: 'threat', created_at: '2026-12-07T10:30:00Z' },
+    { id: 2, reviewer: 'sam', verdict: 'safe', categories: [], rationale: '', created_at: '2026-12-07T10:59:00Z' },
+  ],
+};
+
+function renderDecision() {
+  return dom.render(
+    <MemoryRouter initialEntries={['/decisions/dec-1']}>
+      <Routes>
+        <Route path="/decisions/:id" element={<DecisionDetailPage />} />
+      </Routes>
+    </MemoryRouter>,
+  );
+}
+
 const dom = setupTestRoot();
 const { byTestId, waitFor } = dom;
 
 describe('the decision page', () => {
+  it('shows that the review item was escalated, and when, with the labels that disagreed', async () => {
+    stubFetch((url) => (url === '/api/v1/decisions/dec-1/' ? json({ ...DECISION, review_history: HISTORY }) : undefined));
+    await renderDecision();
+    const escalated = await waitFor(() => byTestId('review-history-escalated'), 'the escalation row');
+    expect(escalated.previousElementSibling?.textContent).toBe('Escalated');
+    expect(escalated.textContent).toContain(new Date('2026-12-07T11:00:00Z').toLocaleString());
+    expect(byTestId('decision-review-history')?.textContent).toContain('2 of 3');
+    expect(dom.container.querySelectorAll('[data-testid="review-label"]')).toHaveLength(2);
+  });
+
+  it('shows no escalation for a review item that was not escalated', async () => {
+    const history = { ...HISTORY, status: 'done', labels_needed: 1, escalated_at: null, labels: [HISTORY.labels[0]] };
+    stubFetch((url) => (url === '/api/v1/decisions/dec-1/' ? json({ ...DECISION, review_history: history }) : undefined));
+    await renderDecision();
+    await waitFor(() => byTestId('review-label'), 'the label');
+    expect(byTestId('review-history-escalated')).toBeNull();
+    expect(byTestId('decision-review-history')?.textContent).not.toContain('Escalated');
+  });
+
   it('tries a failed webhook again and shows the new state', async () => {
     let webhook: object = FAILED;
     const requests = stubFetch((url, init) => {

@@ -241,6 +241,12 @@ function DecisionBody({
                 <Row label="Reason">{history.reason}</Row>
                 <Row label="Status">{history.status}</Row>
                 <Row label="Queued">{formatDateTime(history.queued_at)}</Row>
+                {history.escalated_at && (
+                  <Row label="Escalated" testId="review-history-escalated">
+                    {formatDateTime(history.escalated_at)}
+                    <span className="muted small"> · reviewers disagreed; a further reviewer settles it</span>
+                  </Row>
+                )}
                 {history.done_at && <Row label="Done">{formatDateTime(history.done_at)}</Row>}
                 <Row label="Labels">
                   {history.labels.length} of {history.labels_needed}

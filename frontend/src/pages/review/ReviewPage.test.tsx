@@ -11,6 +11,8 @@ const ITEM = {
   priority: 2,
   status: 'claimed',
   labels_needed: 1,
+  escalated_at: null,
+  earlier_labels: [],
   claim_expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
   created_at: '2026-11-24T10:00:00Z',
   policy_categories: [
@@ -53,7 +55,30 @@ const STATS = {
     by_model: [],
     by_policy: [],
   },
+  escalations: { raised: 0, settled: 0, waiting: 0 },
 };
+
+const ESCALATED = {
+  ...ITEM,
+  priority: 4,
+  labels_needed: 3,
+  escalated_at: '2026-11-24T11:00:00Z',
+  earlier_labels: [
+    { id: 11, reviewer: 'rita', verdict: 'unsafe', categories: ['S2'], rationale: 'A siege weapon is a weapon.', created_at: '2026-11-24T10:30:00Z' },
+    { id: 12, reviewer: 'sam', verdict: 'safe', categories: [], rationale: '', created_at: '2026-11-24T10:50:00Z' },
+  ],
+};
+
+/** A backend whose queue is empty for this reviewer: 204, with the skipped count in its header. */
+function installEmptyQueue(skipped: string | null) {
+  stubFetch((input) => {
+    if (input.startsWith('/api/v1/review/stats/')) return json(STATS);
+    if (input === '/api/v1/review/next/') {
+      return new Response(null, { status: 204, headers: skipped === null ? {} : { 'X-Review-Skipped': skipped } });
+    }
+    return undefined;
+  });
+}
 
 function installBackend(labelAnswer: () => Response, item: object = ITEM) {
   const posted: { url: string; body: unknown }[] = [];
@@ -121,6 +146,61 @@ describe('the review page', () => {
     ]);
     expect(byTestId('review-recorded')?.textContent).toContain('unsafe · S1');
     expect(dom.container.querySelector('a[href="/decisions/dec-1"]')).not.toBeNull();
+  });
+
+  it('shows an escalated item with a banner and both earlier labels, categories by name', async () => {
+    installBackend(() => json({}, 201), ESCALATED);
+    await openItem();
+    const banner = byTestId('review-escalated');
+    expect(banner?.textContent).toContain('Reviewers disagreed. Your label settles this item.');
+    const labels = [...dom.container.querySelectorAll('[data-testid="earlier-label"]')];
+    expect(labels).toHaveLength(2);
+    expect(labels.every((label) => banner?.contains(label))).toBe(true);
+    expect(labels[0].textContent).toContain('rita');
+    expect(labels[0].textContent).toContain('Unsafe');
+    expect(labels[0].textContent).toContain('S2 Weapons');
+    expect(labels[0].textContent).toContain('A siege weapon is a weapon.');
+    expect(labels[1].textContent).toContain('sam');
+    expect(labels[1].textContent).toContain('Safe');
+    expect(labels[1].textContent).toContain('No rationale given.');
+    // The second-opinion note does not apply to the deciding label.
+    expect(dom.container.textContent).not.toContain('two independent labels');
+  });
+
+  it('shows no escalation banner or earlier labels for an item that was not escalated', async () => {
+    installBackend(() => json({}, 201));
+    await openItem();
+    expect(byTestId('review-escalated')).toBeNull();
+    expect(byTestId('earlier-label')).toBeNull();
+  });
+
+  it('says how many skipped items come back later when the queue is empty', async () => {
+    installEmptyQueue('3');
+    await dom.render(
+      <MemoryRouter>
+        <ReviewPage />
+      </MemoryRouter>,
+    );
+    await waitFor(() => byTestId('stats-open'), 'the stats');
+    await press('n');
+    const empty = await waitFor(() => byTestId('review-empty'), 'the empty queue');
+    expect(empty.textContent).toContain('The queue is empty');
+    expect(byTestId('review-skipped-count')?.textContent).toBe(
+      '3 items you skipped come back to you later; other reviewers can take them now.',
+    );
+  });
+
+  it('mentions no skipped items when the reviewer skipped none', async () => {
+    installEmptyQueue('0');
+    await dom.render(
+      <MemoryRouter>
+        <ReviewPage />
+      </MemoryRouter>,
+    );
+    await waitFor(() => byTestId('stats-open'), 'the stats');
+    await press('n');
+    await waitFor(() => byTestId('review-empty'), 'the empty queue');
+    expect(byTestId('review-skipped-count')).toBeNull();
   });
 
   it('shows why the guard could not judge an item it failed closed on', async () => {

@@ -2,9 +2,17 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 
 import { ErrorMessage, Loading } from '../../components/Feedback';
-import type { ReviewLabel } from '../../lib/decisions';
-import { formatCountdown, formatScore } from '../../lib/format';
-import { claimNext, isLostClaim, REASON_TEXT, releaseItem, submitLabel, type ReviewItem } from '../../lib/review';
+import type { PolicyCategory, ReviewLabel } from '../../lib/decisions';
+import { formatCountdown, formatDateTime, formatScore } from '../../lib/format';
+import {
+  claimNext,
+  isLostClaim,
+  REASON_TEXT,
+  releaseItem,
+  skippedText,
+  submitLabel,
+  type ReviewItem,
+} from '../../lib/review';
 import {
   applyToDraft,
   draftProblem,
@@ -37,6 +45,7 @@ function useClaimCountdown(expiresAt: string | null | undefined): number | null 
 export function ReviewPage() {
   const [phase, setPhase] = useState<Phase>('idle');
   const [item, setItem] = useState<ReviewItem | null>(null);
+  const [skipped, setSkipped] = useState(0);
   const [draft, setDraft] = useState<LabelDraft>(EMPTY_DRAFT);
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -59,8 +68,10 @@ export function ReviewPage() {
     setError(null);
     setProblem(null);
     try {
-      const next = await claimNext();
+      const result = await claimNext();
+      const next = result.item;
       setItem(next);
+      setSkipped(result.item ? 0 : result.skipped);
       setDraft(EMPTY_DRAFT);
       setPhase(next ? 'item' : 'empty');
       if (next) setRecorded(null);
@@ -214,6 +225,11 @@ export function ReviewPage() {
       {phase === 'empty' && (
         <section className="card" data-testid="review-empty">
           <p>The queue is empty: nothing is waiting for you. Check again later.</p>
+          {skipped > 0 && (
+            <p className="muted" data-testid="review-skipped-count">
+              {skippedText(skipped)}
+            </p>
+          )}
         </section>
       )}
       {phase === 'recorded' && recorded && (
@@ -233,6 +249,13 @@ export function ReviewPage() {
       {item && decision && (
         <div className="review" data-testid="review-item" data-item-id={item.id}>
           <div className="review__main stack">
+            {item.escalated_at && (
+              <EscalationBanner
+                escalatedAt={item.escalated_at}
+                labels={item.earlier_labels}
+                categories={categories}
+              />
+            )}
             <section className="card" aria-labelledby="review-why">
               <div className="card__header">
                 <h2 id="review-why">Why it is here</h2>
@@ -266,7 +289,7 @@ export function ReviewPage() {
                   <dt>Model</dt>
                   <dd>{decision.model?.name ?? '—'}</dd>
                 </div>
-                {item.labels_needed > 1 && (
+                {item.labels_needed > 1 && !item.escalated_at && (
                   <div className="details__row">
                     <dt>Second opinion</dt>
                     <dd>This item gets two independent labels.</dd>
@@ -397,6 +420,52 @@ export function ReviewPage() {
         </div>
       )}
     </div>
+  );
+}
+
+/** An escalated item: its independent labels disagreed, and this reviewer's label settles it. Both
+ * earlier labels are shown so the adjudicator sees each side. */
+function EscalationBanner({
+  escalatedAt,
+  labels,
+  categories,
+}: {
+  escalatedAt: string;
+  labels: ReviewLabel[];
+  categories: PolicyCategory[];
+}) {
+  const names = new Map(categories.map((category) => [category.code, category.name]));
+  return (
+    <section className="alert alert--info" aria-labelledby="review-escalated-heading" data-testid="review-escalated">
+      <h2 id="review-escalated-heading" className="alert__title">
+        Reviewers disagreed. Your label settles this item.
+      </h2>
+      <p className="muted small">Escalated {formatDateTime(escalatedAt)}. The earlier labels:</p>
+      {labels.length === 0 ? (
+        <p className="muted">The earlier labels are not available.</p>
+      ) : (
+        <ol className="history">
+          {labels.map((label) => (
+            <li key={label.id} className="history__item" data-testid="earlier-label">
+              <p>
+                <strong>{label.reviewer}</strong>:{' '}
+                <VerdictBadge decision={{ verdict: label.verdict, malformed: false, status: 'completed' }} />
+              </p>
+              {label.categories.length > 0 && (
+                <p data-testid="earlier-label-categories">
+                  {label.categories.map((code) => (names.has(code) ? `${code} ${names.get(code)}` : code)).join(', ')}
+                </p>
+              )}
+              {label.rationale ? (
+                <p className="history__rationale">{label.rationale}</p>
+              ) : (
+                <p className="muted small">No rationale given.</p>
+              )}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
   );
 }
 

@@ -31,6 +31,7 @@ const STATS = {
     ],
     by_policy: [{ slug: 'core-safety', ...counts(6, 5, 2) }],
   },
+  escalations: { raised: 4, settled: 3, waiting: 2 },
 };
 
 const dom = setupTestRoot();
@@ -56,6 +57,16 @@ describe('the review stats panel', () => {
       ['guard-v1', '2', '1 of 2 (50%)'],
     ]);
     expect(dom.container.querySelector('table[aria-label="Overturns by policy"]')).toBeNull(); // one policy
+  });
+
+  it('shows the escalations raised and settled in the period and those waiting now', async () => {
+    stubFetch((url) => (url.startsWith('/api/v1/review/stats/') ? json(STATS) : undefined));
+    await dom.render(<ReviewStatsPanel version={0} />);
+    const escalations = await waitFor(() => byTestId('review-escalations'), 'the escalations');
+    expect(escalations.textContent).toBe('4 raised, 3 settled in this period; 2 waiting now');
+    expect(escalations.closest('.stats__item')?.querySelector('dt')?.textContent).toBe(
+      'Escalations (the two reviewers disagreed)',
+    );
   });
 
   it('shows overturns by policy when more than one policy was reviewed', async () => {

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import { formatDuration } from '../../lib/format';
 import {
+  escalationText,
   fetchReviewStats,
   formatOverturns,
   OVERTURN_TEXT,
@@ -100,6 +101,12 @@ export function ReviewStatsPanel({ version }: { version: number }) {
               </dd>
             </div>
             <GuardOutcomes outcomes={data.guard_vs_review} />
+            {data.escalations && (
+              <div className="stats__item stats__item--wide">
+                <dt>Escalations (the two reviewers disagreed)</dt>
+                <dd data-testid="review-escalations">{escalationText(data.escalations)}</dd>
+              </div>
+            )}
           </dl>
           <GuardOutcomesByModel outcomes={data.guard_vs_review} />
         </>

@@ -114,8 +114,11 @@ def _in_category(code: str, *, using: str) -> Q | RawSQL:
 
 
 def decision_get(*, decision_id: str, api_key: ApiKey | None) -> Decision:
+    """One decision with everything its detail shows, in one query: callers that poll an async
+    decision read it this way, many times each. The policy's text is left out (no detail shows it)."""
+    decisions = decision_list(api_key=api_key, filters={}).select_related("webhook", "review_item").defer(*POLICY_TEXT)
     try:
-        decision = decision_list(api_key=api_key, filters={}).select_related("webhook").filter(pk=decision_id).first()
+        decision = decisions.filter(pk=decision_id).first()
     except ValidationError:  # not a UUID
         decision = None
     return found_or_404(decision, f"no decision {decision_id}")

@@ -158,6 +158,14 @@ class ReviewHistoryLabelSerializer(serializers.ModelSerializer[ReviewLabel]):
         fields = ["id", "reviewer", "verdict", "categories", "rationale", "created_at"]
 
 
+@functools.cache
+def _detail_serializer() -> DecisionDetailOutputSerializer:
+    """One serializer, its fields built once, renders the detail a service polls (see `_answer_serializer`)."""
+    serializer = DecisionDetailOutputSerializer()
+    serializer.fields  # noqa: B018 - built now, not by two threads at once later
+    return serializer
+
+
 class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
     """The detail as staff see it on the audit page: with the review history. Review items nest the
     plain detail instead, so a second reviewer never sees the first one's label."""
@@ -613,5 +621,5 @@ class DecisionDetailApi(APIView):
         decision = decision_get(decision_id=decision_id, api_key=key)
         # Reviewers' names and rationales are for staff; a service sees the decision only.
         if key:
-            return Response(DecisionDetailOutputSerializer(decision).data)
+            return Response(_detail_serializer().to_representation(decision))
         return Response(DecisionAuditOutputSerializer(decision, context={"viewer": request.user.pk}).data)

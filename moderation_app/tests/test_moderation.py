@@ -71,6 +71,18 @@ def test_a_sync_call_costs_the_web_a_handful_of_queries(
     assert response.json()["model"]["name"] == "tiny-random"
 
 
+def test_polling_a_decision_costs_one_query(service: APIClient, django_assert_max_num_queries: Any) -> None:
+    """A service that calls with async=true polls the decision until it completes: each poll reads the
+    decision with its policy, model, review item and webhook in one query, without the policy's text."""
+    decision_id = service.post("/api/v1/moderate", {"input": "poll me", "async": True}, format="json").json()["id"]
+    assert service.get(f"/api/v1/decisions/{decision_id}/").status_code == 200  # the key is cached now
+    with django_assert_max_num_queries(1) as queries:
+        detail = service.get(f"/api/v1/decisions/{decision_id}/").json()
+    assert (detail["id"], detail["review"], detail["webhook"]) == (decision_id, None, None)
+    assert detail["policy"]["slug"] == "core-safety"
+    assert '"policies_app_policyversion"."spec"' not in queries.captured_queries[0]["sql"]
+
+
 UNFLUSHED = "set_config('synchronous_commit', 'off', true)"
 
 

@@ -350,7 +350,7 @@ def case_list(*, filters: dict[str, Any]) -> QuerySet[Case]:
     for field in ("split", "source", "verdict"):
         if filters.get(field):
             cases = cases.filter(**{field: filters[field]})
-    return cases.order_by("-created_at")
+    return cases.order_by("-created_at", "-id")
 
 
 def cases_for_export() -> Iterator[Case]:

@@ -100,6 +100,7 @@ describe('the app', () => {
       'System status',
       'Review',
       'Audit',
+      'Cases',
     ]);
 
     await click(buttonNamed('Log out')!);

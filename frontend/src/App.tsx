@@ -4,6 +4,7 @@ import { Link, Outlet, Route, Routes } from 'react-router-dom';
 import { RequireAuth, useAuth } from './auth';
 import { AppShell } from './components/AppShell';
 import { canAccess, SECTIONS, type Audience, type SectionPath } from './nav';
+import { CasesPage } from './pages/cases/CasesPage';
 import { DecisionDetailPage } from './pages/decisions/DecisionDetailPage';
 import { DecisionsPage } from './pages/decisions/DecisionsPage';
 import { LoginPage } from './pages/LoginPage';
@@ -23,6 +24,7 @@ const PAGES: Record<SectionPath, ComponentType> = {
   '/playground': PlaygroundPage,
   '/review': ReviewPage,
   '/decisions': DecisionsPage,
+  '/cases': CasesPage,
   '/models': ModelsPage,
   '/training': TrainingPage,
 };

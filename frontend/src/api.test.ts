@@ -52,7 +52,7 @@ describe('errorFromResponse', () => {
     expect(error.errors).toEqual([]);
   });
 
-  it('keeps the validation errors of a 400, with line, path and field', async () => {
+  it('keeps the validation errors of a 400, with line, path, row and field', async () => {
     const error = await errorFromResponse(
       json(
         {
@@ -60,6 +60,7 @@ describe('errorFromResponse', () => {
           errors: [
             { line: 12, path: 'rules[0].action', message: 'Unknown action "nuke".' },
             { field: 'slug', message: 'This field is required.', code: 'required' },
+            { row: 2, field: 'label', message: "must be safe or unsafe, not 'maybe'" },
             'not an object',
           ],
         },
@@ -70,6 +71,7 @@ describe('errorFromResponse', () => {
     expect(error.errors).toEqual([
       { line: 12, path: 'rules[0].action', message: 'Unknown action "nuke".' },
       { field: 'slug', message: 'This field is required.', code: 'required' },
+      { row: 2, field: 'label', message: "must be safe or unsafe, not 'maybe'" },
     ]);
   });
 
@@ -108,6 +110,20 @@ describe('the API client', () => {
     expect(init.body).toBe('{"name":"a"}');
     const headers = init.headers as Record<string, string>;
     expect(headers['Content-Type']).toBe('application/json');
+    expect(headers['X-CSRFToken']).toBe('tok123');
+  });
+
+  it('sends a FormData body as it is, with the CSRF token and no Content-Type of its own', async () => {
+    const { fakeFetch, calls } = makeFakeFetch(() => json({ imported: 1 }, 201));
+    const client = createApiClient({ fetch: fakeFetch, csrfToken: () => 'tok123' });
+    const form = new FormData();
+    form.append('file', new File(['prompt,label\nhi,safe\n'], 'cases.csv', { type: 'text/csv' }));
+
+    expect(await client.post('/api/v1/cases/import/', form)).toEqual({ imported: 1 });
+
+    const headers = calls[0].init.headers as Record<string, string>;
+    expect(calls[0].init.body).toBe(form);
+    expect(headers['Content-Type']).toBeUndefined(); // the browser adds multipart/form-data with its boundary
     expect(headers['X-CSRFToken']).toBe('tok123');
   });
 

@@ -2,14 +2,18 @@
  * The one way the web app talks to the Django backend.
  *
  * - Cookies ride along (`credentials: 'same-origin'`): the session cookie authenticates.
- * - Bodies are JSON both ways.
+ * - Bodies are JSON both ways, except a `FormData` body (a file upload), sent as multipart.
  * - Every non-GET request carries `X-CSRFToken` with the current `csrftoken` cookie.
  * - Any non-2xx answer becomes a thrown `ApiError`; nothing is swallowed.
  */
 
-/** One entry of a 400 answer's `errors` list (policy YAML errors carry `line`/`path`, form errors `field`). */
+/**
+ * One entry of a 400 answer's `errors` list (policy YAML errors carry `line`/`path`, form errors
+ * `field`, a cases import's errors the file's `row` and its `field`).
+ */
 export interface FieldError {
   line?: number;
+  row?: number;
   path?: string;
   field?: string;
   code?: string;
@@ -38,6 +42,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface RequestOptions {
+  /** Sent as JSON; a `FormData` is sent as it is (multipart, the browser writes its Content-Type). */
   body?: unknown;
   /** Non-2xx statuses whose JSON body is an expected answer, returned instead of thrown (e.g. 503 from /readyz). */
   acceptStatuses?: readonly number[];
@@ -84,6 +89,7 @@ function toFieldErrors(value: unknown): FieldError[] {
       message: typeof item.message === 'string' ? item.message : String(item.message ?? 'Invalid value.'),
     };
     if (typeof item.line === 'number') entry.line = item.line;
+    if (typeof item.row === 'number') entry.row = item.row;
     if (typeof item.path === 'string') entry.path = item.path;
     if (typeof item.field === 'string') entry.field = item.field;
     if (typeof item.code === 'string') entry.code = item.code;
@@ -160,7 +166,9 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   async function requestWithHeaders<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const init: RequestInit = { method, headers, credentials: 'same-origin', signal: opts.signal };
-    if (opts.body !== undefined) {
+    if (typeof FormData !== 'undefined' && opts.body instanceof FormData) {
+      init.body = opts.body;
+    } else if (opts.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(opts.body);
     }

@@ -18,7 +18,7 @@ const labels = (items: NavItem[]) => items.map((item) => item.label);
 describe('navFor with the real config', () => {
   it('shows System status to every signed-in user, with or without roles', () => {
     expect(labels(navFor(user([])))).toEqual(['System status']);
-    expect(labels(navFor(user(['reviewer'])))).toEqual(['System status', 'Review', 'Audit']);
+    expect(labels(navFor(user(['reviewer'])))).toEqual(['System status', 'Review', 'Audit', 'Cases']);
     expect(labels(navFor(user([], true)))).toEqual(labels([...SECTIONS]));
   });
 

@@ -28,6 +28,7 @@ export const SECTIONS = [
   { path: '/playground', label: 'Playground', roles: ['policy_editor'] },
   { path: '/review', label: 'Review', roles: ['reviewer'] },
   { path: '/decisions', label: 'Audit', roles: ['policy_editor', 'reviewer', 'ml_engineer'] },
+  { path: '/cases', label: 'Cases', roles: ['policy_editor', 'reviewer', 'ml_engineer'] },
   { path: '/models', label: 'Models', roles: ['ml_engineer'] },
   { path: '/training', label: 'Training', roles: ['ml_engineer'] },
 ] as const satisfies readonly NavItem[];

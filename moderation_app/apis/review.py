@@ -31,13 +31,13 @@ from moderation_app.selectors import (
 )
 from moderation_app.services import (
     case_export_line,
+    case_import_version,
     cases_import,
     parse_case_rows,
     review_claim_next,
     review_label,
     review_release,
 )
-from policies_app.selectors import policy_get
 
 
 def _reviewer(request: Request) -> User:
@@ -211,8 +211,7 @@ class CaseImportApi(APIView):
             content = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ApiError(code="invalid", message="file: not UTF-8 text") from exc
-        slug = data.validated_data.get("policy")
-        version = policy_get(slug=slug).published_version if slug else None
+        version = case_import_version(slug=data.validated_data.get("policy"))
         report = cases_import(rows=parse_case_rows(content=content, fmt=fmt), policy_version=version)
         return Response(
             {"imported": report.imported, "duplicates": report.duplicates, "total": report.total},

@@ -8,7 +8,13 @@ from moderation_app.services.accounts import (
     api_key_touch,
     user_ensure_demo_admin,
 )
-from moderation_app.services.cases import ImportReport, case_export_line, cases_import, parse_case_rows
+from moderation_app.services.cases import (
+    ImportReport,
+    case_export_line,
+    case_import_version,
+    cases_import,
+    parse_case_rows,
+)
 from moderation_app.services.decisions import (
     ModerationInput,
     decision_complete,
@@ -36,6 +42,7 @@ __all__ = [
     "api_key_touch",
     "case_create",
     "case_export_line",
+    "case_import_version",
     "case_split",
     "cases_import",
     "decision_complete",

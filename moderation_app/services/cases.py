@@ -8,13 +8,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from config.errors import ApiError
 from config.fields import metadata_problem, text_storage_problem
 from moderation_app.models import MESSAGE_ROLES, Case
 from moderation_app.services.review import case_split, content_hash
 from policies_app.models import PolicyVersion
+from policies_app.selectors import policy_get
 
 TEXT_COLUMNS = ("prompt", "text", "input", "content")
 LABEL_COLUMNS = ("label", "verdict")
@@ -26,7 +27,13 @@ EXPORT_COLUMNS = {"source", "split", "policy", "created_at", "guard_verdict", "r
 KNOWN = {*TEXT_COLUMNS, *LABEL_COLUMNS, *ID_COLUMNS, "messages", "categories", "target", "rationale"}
 MAX_ROWS = 50_000
 EXTERNAL_ID_MAX = 200
-NOT_AN_OBJECT = "__not_an_object__"
+NOT_READABLE = "__not_readable__"  # a row that could not be read: why
+
+
+class CaseRow(dict[str, Any]):
+    """A row of an imported file, with the line of the file it starts on (errors name that line)."""
+
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -37,37 +44,52 @@ class ImportReport:
 
 
 def parse_case_rows(*, content: str, fmt: str) -> list[dict[str, Any]]:
-    """Rows of a CSV (with a header) or JSONL document, as dicts."""
+    """Rows of a CSV (with a header) or JSONL document, as dicts, each with the line it starts on. A
+    JSONL line that is not JSON becomes a row that says so, so every bad line of a file is named."""
     if fmt == "csv":
-        return [dict(row) for row in csv.DictReader(io.StringIO(content))]
+        return _csv_rows(content)
     if fmt == "jsonl":
-        rows = []
+        rows: list[dict[str, Any]] = []
         for number, line in enumerate(content.splitlines(), start=1):
             if line.strip():
-                value = _json_line(line, number)
-                rows.append(value if isinstance(value, dict) else {NOT_AN_OBJECT: value})
+                rows.append(_numbered(_jsonl_row(line), number))
         return rows
     raise ApiError(code="invalid", message=f"format: use csv or jsonl, not {fmt!r}")
+
+
+def _csv_rows(content: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(content))
+    rows: list[dict[str, Any]] = []
+    start = 2  # the header is line 1; a quoted field may run over several lines
+    try:
+        for row in reader:
+            rows.append(_numbered(dict(row), start))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        rows.append(_numbered({NOT_READABLE: f"not CSV ({exc})"}, start))
+    return rows
+
+
+def _numbered(row: dict[str, Any], line: int) -> CaseRow:
+    numbered = CaseRow(row)
+    numbered.line = line
+    return numbered
 
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _json_line(line: str, number: int) -> Any:
+def _jsonl_row(line: str) -> dict[str, Any]:
     try:
-        return json.loads(line, parse_constant=_reject_constant)
+        value = json.loads(line, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        problem = f"not JSON ({exc.msg})"
+        return {NOT_READABLE: f"not JSON ({exc.msg})"}
     except ValueError as exc:
-        problem = f"not JSON ({exc})"
+        return {NOT_READABLE: f"not JSON ({exc})"}
     except RecursionError:
-        problem = "not JSON (nested too deeply)"
-    raise ApiError(
-        code="invalid",
-        message=f"row {number}: {problem}",
-        errors=[{"row": number, "field": "", "message": problem}],
-    )
+        return {NOT_READABLE: "not JSON (nested too deeply)"}
+    return value if isinstance(value, dict) else {NOT_READABLE: "each line must be a JSON object"}
 
 
 def _first(row: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -161,8 +183,8 @@ def _case_metadata(row: dict[str, Any], problems: Problems) -> dict[str, Any]:
 def _case_fields(row: dict[str, Any], codes: set[str] | None) -> tuple[dict[str, Any], Problems]:
     """A row's case, and what is wrong with it (field, message): nothing is stored that /moderate or a
     review label would refuse, or that the database cannot hold."""
-    if NOT_AN_OBJECT in row:
-        return {}, [("", "each line must be a JSON object")]
+    if NOT_READABLE in row:
+        return {}, [("", str(row[NOT_READABLE]))]
     problems: Problems = []
     messages = _case_messages(row, problems)
     verdict = str(_first(row, LABEL_COLUMNS) or "").strip().lower()
@@ -180,6 +202,22 @@ def _case_fields(row: dict[str, Any], codes: set[str] | None) -> tuple[dict[str,
     return fields, problems
 
 
+def case_import_version(*, slug: str | None) -> PolicyVersion | None:
+    """The policy version whose categories an import is checked against, or None when no policy is named.
+    A named policy with nothing published is refused: the import used to go on unchecked, its cases
+    stored under no policy, without a word."""
+    if not slug:
+        return None
+    version = policy_get(slug=slug).published_version
+    if version is None:
+        raise ApiError(
+            code="not_published",
+            message=f"policy '{slug}' has no published version to check the categories against; publish one first",
+            status_code=409,
+        )
+    return version
+
+
 def cases_import(*, rows: list[dict[str, Any]], policy_version: PolicyVersion | None) -> ImportReport:
     """Validate every row, then import them all in one transaction, or none (errors name the rows).
     Rows whose content and label are already stored are skipped, so re-importing a file is harmless."""
@@ -192,17 +230,34 @@ def cases_import(*, rows: list[dict[str, Any]], policy_version: PolicyVersion | 
     errors: list[dict[str, Any]] = []
     for number, row in enumerate(rows, start=1):
         fields, problems = _case_fields(row, codes)
-        errors.extend({"row": number, "field": field, "message": message} for field, message in problems)
+        line = getattr(row, "line", 0) or number
+        errors.extend(
+            {"row": number, "line": line, "field": field, "message": message, "code": "invalid"}
+            for field, message in problems
+        )
         parsed.append(fields)
     if errors:
         first = errors[0]
+        where = f"line {first['line']}: {first['field']}: " if first["field"] else f"line {first['line']}: "
         raise ApiError(
             code="invalid",
-            message=(
-                f"row {first['row']}: {first['field']}: {first['message']} ({len(errors)} problem(s); nothing imported)"
-            ),
+            message=f"{where}{first['message']} ({len(errors)} problem(s); nothing imported)",
             errors=errors,
         )
+    with transaction.atomic():
+        _lock_case_imports()
+        return _cases_store(parsed=parsed, policy_version=policy_version)
+
+
+def _lock_case_imports() -> None:
+    """One import at a time reads what is stored and adds to it: two imports of one file at once both
+    found nothing stored and stored every row twice. (SQLite takes one writer at a time anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('arbiter.case_import'))")
+
+
+def _cases_store(*, parsed: list[dict[str, Any]], policy_version: PolicyVersion | None) -> ImportReport:
     existing = set(Case.objects.values_list("content_hash", "verdict"))
     new = []
     for fields in parsed:
@@ -219,8 +274,7 @@ def cases_import(*, rows: list[dict[str, Any]], policy_version: PolicyVersion | 
                 **fields,
             )
         )
-    with transaction.atomic():
-        Case.objects.bulk_create(new, batch_size=1000)
+    Case.objects.bulk_create(new, batch_size=1000)
     return ImportReport(imported=len(new), duplicates=len(parsed) - len(new), total=len(parsed))
 
 

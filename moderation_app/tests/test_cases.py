@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from rest_framework.test import APIClient
 
 from moderation_app.models import Case
 from moderation_app.tests.factories import UserFactory
-from policies_app.services import policy_ensure_default
+from policies_app.services import policy_create, policy_ensure_default
 
 JBB = Path(__file__).resolve().parents[3] / "shared" / "data" / "jbb_behaviors.csv"
 pytestmark = pytest.mark.django_db
@@ -43,9 +45,72 @@ def test_a_file_with_a_bad_row_imports_nothing_and_names_each_row(tmp_path: Path
     with pytest.raises(CommandError) as caught:
         call_command("import_cases", str(bad))
     message = str(caught.value)
-    assert "row 2: prompt: needs one of the columns" in message
-    assert "row 3: label: must be safe or unsafe, not 'maybe'" in message
+    # Named by the file's line, as an editor shows it (the header is line 1).
+    assert f"{bad}:3: prompt: needs one of the columns" in message
+    assert f"{bad}:4: label: must be safe or unsafe, not 'maybe'" in message
     assert not Case.objects.exists()
+
+
+def test_every_bad_line_of_a_jsonl_file_is_named_by_its_line(staff: APIClient) -> None:
+    """A blank line does not shift the numbers, and a line that is not JSON does not hide the rest."""
+    lines = ['{"text": "fine", "label": "safe"}', "", "{not json", '{"text": "b", "label": "maybe"}', "[1, 2]"]
+    upload = io.BytesIO("\n".join(lines).encode())
+    upload.name = "cases.jsonl"
+    refused = staff.post("/api/v1/cases/import/", {"file": upload}, format="multipart")
+    assert refused.status_code == 400
+    errors = refused.json()["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(3, ""), (4, "label"), (5, "")]
+    assert errors[0]["message"].startswith("not JSON")
+    assert errors[2]["message"] == "each line must be a JSON object"
+    assert refused.json()["error"]["message"].startswith("line 3: not JSON")
+    assert not Case.objects.exists()
+
+
+def test_a_csv_row_is_named_by_the_line_it_starts_on_past_a_field_over_several_lines(tmp_path: Path) -> None:
+    bad = tmp_path / "multi.csv"
+    bad.write_text('prompt,label\n"first line\nsecond line",safe\nthird,maybe\n')
+    with pytest.raises(CommandError) as caught:
+        call_command("import_cases", str(bad))
+    assert f"{bad}:4: label: must be safe or unsafe" in str(caught.value)
+
+
+def test_an_import_checked_against_a_policy_with_nothing_published_is_refused(staff: APIClient) -> None:
+    """Before, the categories went unchecked and the cases were stored under no policy, without a word."""
+    policy_create(
+        source="id: drafts-only\ntitle: Drafts only\ncategories:\n  - {code: S1, name: A, description: B.}\n",
+        message="",
+        actor=None,
+    )
+    upload = io.BytesIO(b"prompt,label,categories\nhello,unsafe,S1\n")
+    upload.name = "cases.csv"
+    refused = staff.post("/api/v1/cases/import/", {"file": upload, "policy": "drafts-only"}, format="multipart")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "not_published"
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_store_each_case_once(tmp_path: Path) -> None:
+    rows = "".join(f"prompt number {n},safe\n" for n in range(200))
+    path = tmp_path / "same.csv"
+    path.write_text("prompt,label\n" + rows)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call_command("import_cases", str(path), stdout=io.StringIO())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert Case.objects.count() == 200
 
 
 def test_jsonl_import_over_http_checks_categories_against_the_policy(staff: APIClient) -> None:
@@ -71,7 +136,9 @@ def test_jsonl_import_over_http_checks_categories_against_the_policy(staff: APIC
     wrong.name = "wrong.jsonl"
     refused = staff.post("/api/v1/cases/import/", {"file": wrong, "policy": "core-safety"}, format="multipart")
     assert refused.status_code == 400
-    assert refused.json()["errors"] == [{"row": 1, "field": "categories", "message": "not in the policy: S99"}]
+    assert refused.json()["errors"] == [
+        {"row": 1, "line": 1, "field": "categories", "message": "not in the policy: S99", "code": "invalid"}
+    ]
 
     exported = staff.get("/api/v1/cases/export/")
     lines = [json.loads(line) for line in b"".join(exported.streaming_content).decode().splitlines()]  # type: ignore[attr-defined]

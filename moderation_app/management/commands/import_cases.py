@@ -9,8 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import ApiError
-from moderation_app.services import cases_import, parse_case_rows
-from policies_app.selectors import policy_get
+from moderation_app.services import case_import_version, cases_import, parse_case_rows
 
 
 class Command(BaseCommand):
@@ -29,10 +28,15 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: cannot read: {exc}") from exc
         try:
-            version = policy_get(slug=options["policy"]).published_version if options["policy"] else None
+            version = case_import_version(slug=options["policy"])
             report = cases_import(rows=parse_case_rows(content=content, fmt=fmt), policy_version=version)
         except ApiError as exc:
-            lines = [f"{path}: row {e['row']}: {e['field']}: {e['message']}" for e in (exc.errors or [])[:50]]
+            lines = [
+                f"{path}:{e['line']}: {e['field']}: {e['message']}"
+                if e["field"]
+                else f"{path}:{e['line']}: {e['message']}"
+                for e in (exc.errors or [])[:50]
+            ]
             raise CommandError("\n".join(lines) or str(exc.detail)) from exc
         self.stdout.write(
             f"{path}: imported {report.imported} case(s), skipped {report.duplicates} already stored, of {report.total}"

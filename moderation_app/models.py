@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 # Who a message of a judged conversation (a decision's, a case's) can be from.
 MESSAGE_ROLES = ("user", "assistant", "system")
@@ -142,6 +144,9 @@ class WebhookDelivery(models.Model):
     due_at = models.DateTimeField(help_text="The next attempt is not made before this.")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    attempt_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while an attempt is in flight (its lease runs until due_at)."
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -155,6 +160,15 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"webhook of {self.decision_id}: {self.status}"
+
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        """When the next attempt may start: None once it is over, or while an attempt is in flight
+        (its due_at is then the lease's end, not a time anyone waits for)."""
+        if self.status != self.Status.PENDING:
+            return None
+        in_flight = self.attempt_started_at is not None and self.due_at > timezone.now()
+        return None if in_flight else self.due_at
 
 
 class ReviewItem(models.Model):
@@ -197,6 +211,12 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"review of {self.decision_id} ({self.reason})"
+
+    @property
+    def current_status(self) -> str:
+        """The status as the queue treats it now: a claim past its time is open again."""
+        expired = self.claim_expires_at is not None and self.claim_expires_at < timezone.now()
+        return self.Status.OPEN if self.status == self.Status.CLAIMED and expired else self.status
 
 
 class ReviewSkip(models.Model):

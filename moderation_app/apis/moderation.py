@@ -6,7 +6,6 @@ import contextlib
 import functools
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 from celery.result import AsyncResult
@@ -106,7 +105,7 @@ class DecisionOutputSerializer(serializers.ModelSerializer[Decision]):
 
     def get_review(self, obj: Decision) -> dict[str, Any] | None:
         item = getattr(obj, "review_item", None)
-        return {"status": item.status, "reason": item.reason} if item else None
+        return {"status": item.current_status, "reason": item.reason} if item else None
 
 
 def decision_answer(decision: Decision) -> dict[str, Any]:
@@ -127,14 +126,24 @@ def _answer_serializer() -> DecisionOutputSerializer:
 
 
 class WebhookDeliveryOutputSerializer(serializers.ModelSerializer[WebhookDelivery]):
-    next_attempt_at = serializers.SerializerMethodField()
+    next_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    in_flight = serializers.SerializerMethodField()
 
     class Meta:
         model = WebhookDelivery
-        fields = ["status", "attempts", "last_status_code", "last_error", "delivered_at", "next_attempt_at"]
+        fields = [
+            "status",
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "delivered_at",
+            "next_attempt_at",
+            "in_flight",
+        ]
 
-    def get_next_attempt_at(self, obj: WebhookDelivery) -> datetime | None:
-        return obj.due_at if obj.status == WebhookDelivery.Status.PENDING else None
+    def get_in_flight(self, obj: WebhookDelivery) -> bool:
+        """Whether an attempt is being made now (pending, with no next attempt to wait for)."""
+        return obj.status == WebhookDelivery.Status.PENDING and obj.next_attempt_at is None
 
 
 class DecisionDetailOutputSerializer(DecisionOutputSerializer):
@@ -180,6 +189,7 @@ class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
         if item is None:
             return None
         labels = decision_review_labels(decision=obj)
+        given = len(labels)
         viewer = self.context.get("viewer")
         settled_openly = item.status == ReviewItem.Status.DONE or item.escalated_at is not None
         if not settled_openly and not any(label.reviewer_id == viewer for label in labels):
@@ -188,10 +198,11 @@ class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
             # that disagreed are settled with both in view, so an escalated item shows them.
             labels = []
         return {
-            "status": item.status,
+            "status": item.current_status,
             "reason": item.reason,
             "priority": item.priority,
             "labels_needed": item.labels_needed,
+            "labels_given": given,  # how many, shown to all, while the labels themselves may be hidden
             "escalated_at": item.escalated_at,
             "queued_at": item.created_at,
             "done_at": item.done_at,

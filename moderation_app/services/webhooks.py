@@ -99,7 +99,7 @@ def webhook_delivery_claim(*, decision_id: str, now: datetime | None = None) -> 
     claimed = (
         _due(now)
         .filter(decision_id=decision_id)
-        .update(due_at=now + timedelta(seconds=LEASE_S), attempts=F("attempts") + 1)
+        .update(due_at=now + timedelta(seconds=LEASE_S), attempts=F("attempts") + 1, attempt_started_at=now)
     )
     if not claimed:
         return None
@@ -124,15 +124,16 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery, payload: dict[str, An
             return _delivery_close(delivery, status=WebhookDelivery.Status.FAILED, error=str(exc))
         delivery.last_error = str(exc)[:1000]
         delivery.due_at = now + webhook_retry_wait(attempts=delivery.attempts)
-        delivery.save(update_fields=["last_status_code", "last_error", "due_at"])
+        delivery.attempt_started_at = None
+        delivery.save(update_fields=["last_status_code", "last_error", "due_at", "attempt_started_at"])
         return delivery
     delivery.last_status_code, delivery.delivered_at = code, now
     return _delivery_close(delivery, status=WebhookDelivery.Status.DELIVERED, error="")
 
 
 def _delivery_close(delivery: WebhookDelivery, *, status: str, error: str) -> WebhookDelivery:
-    delivery.status, delivery.last_error = status, error[:1000]
-    delivery.save(update_fields=["status", "last_error", "last_status_code", "delivered_at"])
+    delivery.status, delivery.last_error, delivery.attempt_started_at = status, error[:1000], None
+    delivery.save(update_fields=["status", "last_error", "last_status_code", "delivered_at", "attempt_started_at"])
     return delivery
 
 
@@ -143,8 +144,9 @@ def webhook_delivery_retry(*, decision: Decision) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.filter(decision=decision).first()
     if delivery is None:
         raise ApiError(code="not_found", message=f"decision {decision.pk} has no webhook", status_code=404)
+    # A new series of attempts: the old outage's error and status would read as this series' own.
     retried = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.FAILED).update(
-        status=WebhookDelivery.Status.PENDING, attempts=0, due_at=timezone.now()
+        status=WebhookDelivery.Status.PENDING, attempts=0, due_at=timezone.now(), last_error="", last_status_code=None
     )
     if not retried:
         raise ApiError(

@@ -422,3 +422,22 @@ def test_an_escalated_item_is_served_before_anything_else(api_client: APIClient)
 
     api_client.force_authenticate(third)
     assert api_client.post("/api/v1/review/next/").json()["item"]["id"] == item.pk
+
+
+@pytest.mark.django_db
+def test_the_audit_shows_how_many_labels_an_item_has_while_hiding_them_and_an_expired_claim_as_open(
+    api_client: APIClient,
+) -> None:
+    item = _decision("unsafe", 0.9, text="two opinions").review_item
+    ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+    first, second, auditor = (UserFactory(roles=["reviewer"]) for _ in range(3))
+    _claim_and_label(api_client, first, verdict="unsafe", categories=["S1"])
+    api_client.force_authenticate(second)
+    api_client.post("/api/v1/review/next/")
+    ReviewItem.objects.filter(pk=item.pk).update(claim_expires_at=timezone.now() - timedelta(minutes=1))
+
+    api_client.force_authenticate(auditor)
+    detail = api_client.get(f"/api/v1/decisions/{item.decision_id}/").json()
+    history = detail["review_history"]
+    assert (history["labels_given"], history["labels_needed"], history["labels"]) == (1, 2, [])
+    assert history["status"] == detail["review"]["status"] == "open"

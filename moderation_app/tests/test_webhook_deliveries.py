@@ -151,6 +151,21 @@ def test_an_attempt_in_flight_cannot_be_claimed_twice(receiver: FakeReceiver) ->
     assert _attempt(decision) == "not due"
 
 
+def test_an_attempt_in_flight_shows_no_next_attempt_time_until_it_ends(settings: Any) -> None:
+    """While an attempt is made, due_at is its lease's end: shown as a next attempt, it read as a wait."""
+    staff = APIClient()
+    staff.force_authenticate(UserFactory(is_superuser=True))
+    decision = _callback_decision(_key(_dead_url()))
+    assert webhook_delivery_claim(decision_id=str(decision.pk)) is not None
+    webhook = staff.get(f"/api/v1/decisions/{decision.pk}/").json()["webhook"]
+    assert (webhook["status"], webhook["in_flight"], webhook["next_attempt_at"]) == ("pending", True, None)
+
+    WebhookDelivery.objects.filter(pk=decision.pk).update(due_at=timezone.now())  # the lease ran out
+    assert _attempt(decision) == "pending"  # refused: due again in a minute
+    webhook = staff.get(f"/api/v1/decisions/{decision.pk}/").json()["webhook"]
+    assert (webhook["in_flight"], webhook["next_attempt_at"] is not None) == (False, True)
+
+
 def test_a_failed_attempt_is_due_again_later_and_the_last_one_marks_the_delivery_failed(settings: Any) -> None:
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     key = _key(_dead_url())
@@ -188,6 +203,8 @@ def test_a_failed_delivery_can_be_tried_again_by_its_service(settings: Any, rece
         retried = service.post(f"/api/v1/decisions/{decision.pk}/webhook/retry/")
     assert retried.status_code == 202
     assert (retried.json()["status"], retried.json()["attempts"]) == ("pending", 0)
+    # A new series: the outage's error would read as this series' own.
+    assert (retried.json()["last_error"], retried.json()["last_status_code"]) == ("", None)
     assert [call.args for call in queued.call_args_list] == [(str(decision.pk),)]
     assert _attempt(decision) == "delivered"
     assert len(receiver.received) == 1

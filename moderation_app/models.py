@@ -115,6 +115,8 @@ class Decision(models.Model):
             models.Index(
                 fields=["created_at"], condition=models.Q(status="pending"), name="decision_pending_created_idx"
             ),
+            # Malformed outputs, rare, listed by the audit's filter without reading every decision.
+            models.Index(fields=["-created_at"], condition=models.Q(malformed=True), name="decision_malformed_idx"),
         ]
 
     def __str__(self) -> str:

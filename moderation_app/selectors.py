@@ -78,6 +78,7 @@ DECISION_FILTERS = {
     "policy": "policy_version__policy__slug",
     "version": "policy_version__number",
     "flagged": "flagged",
+    "malformed": "malformed",
     "category": "categories__contains",  # on PostgreSQL; see _in_category
     "status": "status",
     "api_key": "api_key__prefix",

@@ -551,6 +551,9 @@ class DecisionListApi(APIView):
         version = serializers.IntegerField(min_value=1, required=False)
         category = serializers.CharField(required=False)
         flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
+        malformed = serializers.BooleanField(
+            required=False, allow_null=True, default=None, help_text="Outputs the guard's parser refused."
+        )
         status = serializers.ChoiceField(choices=Decision.Status.choices, required=False)
         api_key = serializers.CharField(required=False, help_text="An API key's prefix.")
         webhook = serializers.ChoiceField(

@@ -156,3 +156,13 @@ def test_the_category_filter_finds_the_decisions_in_that_category_through_its_in
         )
         (definition,) = cursor.fetchone() or ("",)
     assert "gin (categories jsonb_path_ops)" in definition
+
+
+def test_the_malformed_filter_lists_the_outputs_the_parser_refused(staff: APIClient) -> None:
+    malformed = [str(judged_decision(verdict=None, score=0.5, text=f"garbled {n}").pk) for n in range(2)]
+    _decisions(2, verdict="unsafe")
+    page = staff.get("/api/v1/decisions/?malformed=true").json()
+    assert sorted(row["id"] for row in page["results"]) == sorted(malformed)
+    assert all(row["malformed"] and row["flagged"] for row in page["results"])  # malformed fails closed
+    assert staff.get("/api/v1/decisions/?malformed=false").json()["count"] == 2
+    assert staff.get("/api/v1/decisions/?malformed=perhaps").status_code == 400

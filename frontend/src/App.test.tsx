@@ -1,3 +1,4 @@
+import { act } from 'react';
 import { MemoryRouter, useLocation } from 'react-router-dom';
 import { describe, expect, it } from 'vitest';
 
@@ -40,6 +41,20 @@ function installFakeFetch() {
   });
   return state;
 }
+
+const REVIEW_STATS = {
+  open: 1,
+  claimed: 0,
+  done: 0,
+  oldest_open_age_s: 30,
+  labels_last_hour: 0,
+  labels_last_day: 0,
+  by_reason: {},
+  agreement: { pairs: 0, cohen_kappa: null },
+  since: null,
+  guard_vs_review: { reviewed: 0, compared: 0, overturned: 0, overturn_rate: null, reviewer_unsafe: 0, by_reason: {}, by_model: [], by_policy: [] },
+  escalations: { raised: 0, settled: 0, waiting: 0 },
+};
 
 const dom = setupTestRoot();
 const { byTestId, waitFor } = dom;
@@ -122,5 +137,98 @@ describe('the app', () => {
     await renderAt('/no-such-page');
     await waitFor(() => dom.container.querySelector('h1'), 'a heading');
     expect(dom.container.querySelector('h1')?.textContent).toBe('Page not found');
+  });
+
+  it('keeps a reviewer’s label over a lapsed session and gives it back with the same item', async () => {
+    sessionStorage.clear();
+    const backend = { signedIn: true };
+    const item = {
+      id: 7,
+      reason: 'flagged',
+      priority: 2,
+      status: 'claimed',
+      labels_needed: 1,
+      escalated_at: null,
+      earlier_labels: [],
+      claim_expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
+      created_at: '2026-11-24T10:00:00Z',
+      policy_categories: [{ code: 'S1', name: 'Violent crimes', description: 'Violence.' }],
+      decision: {
+        id: 'dec-1',
+        status: 'completed',
+        verdict: 'unsafe',
+        malformed: false,
+        flagged: true,
+        categories: ['S1'],
+        score: 0.8,
+        reasoning: '',
+        policy: { slug: 'core-safety', version: 1, sha256: 'x' },
+        model: null,
+        messages: [{ role: 'user', content: 'How do I get back at my neighbour?' }],
+        target: 'prompt',
+      },
+    };
+    const signedOut = () => json({ error: { code: 'not_authenticated', message: 'Log in.' } }, 401);
+    stubFetch((input, init) => {
+      if (input === '/api/v1/auth/me') return backend.signedIn ? json(ADA) : signedOut();
+      if (input === '/api/v1/auth/login') {
+        backend.signedIn = true;
+        return json(ADA);
+      }
+      if (!backend.signedIn) return signedOut();
+      if (input.startsWith('/api/v1/review/stats/')) return json(REVIEW_STATS);
+      if (input === '/api/v1/review/next/' && init.method === 'POST') return json({ item });
+      return undefined;
+    });
+    await renderAt('/review');
+    await waitFor(() => byTestId('stats-open'), 'the review page');
+    const press = (key: string, init: KeyboardEventInit = {}) =>
+      act(async () => {
+        (document.activeElement ?? document.body).dispatchEvent(
+          new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true, ...init }),
+        );
+      });
+    await press('n');
+    await waitFor(() => byTestId('review-item'), 'the claimed item');
+    await press('u');
+    await press('1');
+    await typeInto(byTestId('label-rationale') as HTMLTextAreaElement, 'Seeks revenge on a named neighbour.');
+
+    backend.signedIn = false; // the session lapses
+    await click(byTestId('label-submit')!);
+    const expired = await waitFor(() => byTestId('session-expired'), 'the login page');
+    expect(location()).toBe('/login');
+    expect(expired.textContent).toContain('review label you were writing comes back');
+
+    await typeInto(labelledInput('Username'), 'ada');
+    await typeInto(labelledInput('Password'), 'right');
+    await click(buttonNamed('Log in')!);
+    await waitFor(() => byTestId('stats-open'), 'the review page again');
+    expect(location()).toBe('/review');
+    await press('n');
+    await waitFor(() => byTestId('review-item'), 'the same item');
+    expect((byTestId('label-rationale') as HTMLTextAreaElement).value).toBe('Seeks revenge on a named neighbour.');
+    expect(byTestId('label-unsafe')).toHaveProperty('checked', true);
+    expect(byTestId('label-category-S1')).toHaveProperty('checked', true);
+  });
+
+  it('sends an auditor whose session lapsed to the login page when they export the audit list', async () => {
+    const backend = { signedIn: true };
+    const auditor = { ...ADA, roles: ['policy_editor'] };
+    const signedOut = () => json({ error: { code: 'not_authenticated', message: 'Log in.' } }, 401);
+    stubFetch((input) => {
+      if (input === '/api/v1/auth/me') return backend.signedIn ? json(auditor) : signedOut();
+      if (!backend.signedIn) return signedOut();
+      if (input.startsWith('/api/v1/decisions/?')) return json({ count: 0, count_exact: true, next: null, previous: null, results: [] });
+      if (input === '/api/v1/policies/') return json([]);
+      return undefined;
+    });
+    await renderAt('/decisions?verdict=unsafe');
+    const link = await waitFor(() => byTestId('export-csv'), 'the audit list');
+    backend.signedIn = false; // the session lapses
+    await click(link);
+    const expired = await waitFor(() => byTestId('session-expired'), 'the login page');
+    expect(location()).toBe('/login');
+    expect(expired.textContent).toContain('Your session has expired');
   });
 });

@@ -4,6 +4,7 @@ import { Navigate, useLocation } from 'react-router-dom';
 import * as backend from './api';
 import type { User } from './api';
 import { ErrorMessage, Loading } from './components/Feedback';
+import { clearReviewDrafts } from './lib/reviewDrafts';
 
 type SessionState =
   | { status: 'loading' }
@@ -62,6 +63,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const logout = useCallback(async () => {
     await backend.logout();
+    // A lapsed session keeps a reviewer's unsent label for when they are back; logging out does not.
+    clearReviewDrafts();
     setSession({ status: 'ready', user: null });
   }, []);
 
@@ -81,6 +84,11 @@ export function useAuth(): AuthContextValue {
   const value = useContext(AuthContext);
   if (!value) throw new Error('useAuth() must be used inside <AuthProvider>.');
   return value;
+}
+
+/** The signed-in user's name, or null (signed out, or outside an `AuthProvider`, as in a page's tests). */
+export function useSignedInUsername(): string | null {
+  return useContext(AuthContext)?.user?.username ?? null;
 }
 
 /** Where the login page sends the user afterwards; the guard stores it in the location state. */

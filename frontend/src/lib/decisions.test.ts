@@ -4,6 +4,8 @@ import type { ApiClient } from '../api';
 import {
   describeWebhook,
   cursorFromUrl,
+  decisionListHref,
+  decisionListState,
   decisionsCsvUrl,
   EMPTY_FILTERS,
   fetchDecisions,
@@ -12,6 +14,8 @@ import {
   filtersToQuery,
   filtersToSearch,
   formatMatchCount,
+  labelsGiven,
+  webhookPollMs,
   type CursorPage,
   type Decision,
 } from './decisions';
@@ -37,6 +41,13 @@ describe('filters', () => {
     const filters = { ...EMPTY_FILTERS, webhook: 'failed' };
     expect(filtersToQuery(filters).get('webhook')).toBe('failed');
     expect(filtersFromSearch(filtersToSearch(filters)).webhook).toBe('failed');
+  });
+
+  it('asks for malformed outputs apart from the verdicts, keeping the choice in the address', () => {
+    const filters = { ...EMPTY_FILTERS, verdict: 'malformed' };
+    const query = filtersToQuery(filters);
+    expect([query.get('verdict'), query.get('malformed')]).toEqual([null, 'true']);
+    expect(filtersFromSearch(filtersToSearch(filters)).verdict).toBe('malformed');
   });
 
   it('sends whole local days, the end day included', () => {
@@ -131,9 +142,89 @@ describe('describeWebhook', () => {
     expect(describeWebhook({ ...refused, status: 'pending', next_attempt_at: 'N' }, when)).toBe(
       '1 attempt so far: connection refused; next at N',
     );
-    expect(describeWebhook({ ...base, status: 'pending', attempts: 0 }, when)).toBe('not tried yet');
+    expect(describeWebhook({ ...base, status: 'pending', attempts: 0, next_attempt_at: 'N' }, when)).toBe('not tried yet');
     expect(describeWebhook({ ...base, status: 'skipped', last_error: 'the API key was revoked' }, when)).toBe(
       'not sent: the API key was revoked',
     );
+  });
+});
+
+describe('describeWebhook while an attempt is in flight', () => {
+  const when = (iso: string) => `at ${iso}`;
+  const pending = { status: 'pending', attempts: 1, last_status_code: null, last_error: '', delivered_at: null };
+
+  it('says it is trying now, not when the attempt’s lease ends', () => {
+    expect(describeWebhook({ ...pending, next_attempt_at: null, in_flight: true }, when)).toBe('trying now');
+    // An older server sends no in_flight: a pending delivery with no next attempt is being tried.
+    expect(describeWebhook({ ...pending, next_attempt_at: null }, when)).toBe('trying now');
+    expect(describeWebhook({ ...pending, attempts: 0, next_attempt_at: null }, when)).toBe('trying now');
+  });
+
+  it('counts the attempt in flight and gives the error of the one before it as such', () => {
+    expect(
+      describeWebhook({ ...pending, attempts: 3, last_status_code: 503, last_error: 'HTTP 503', next_attempt_at: null, in_flight: true }, when),
+    ).toBe('trying now (attempt 3); the attempt before: HTTP 503');
+  });
+
+  it('gives the next attempt’s time only while it waits for one', () => {
+    expect(
+      describeWebhook({ ...pending, attempts: 2, last_error: 'refused', next_attempt_at: 'N', in_flight: false }, when),
+    ).toBe('2 attempts so far: refused; next at N');
+  });
+});
+
+describe('webhookPollMs', () => {
+  const now = Date.parse('2026-12-07T12:00:00Z');
+  const webhook = { status: 'pending', attempts: 1, last_status_code: null, last_error: '', delivered_at: null };
+
+  it('follows an attempt in flight, or one due soon, every few seconds', () => {
+    expect(webhookPollMs({ ...webhook, next_attempt_at: null, in_flight: true }, now)).toBe(3000);
+    expect(webhookPollMs({ ...webhook, next_attempt_at: '2026-12-07T12:00:30Z', in_flight: false }, now)).toBe(3000);
+    expect(webhookPollMs({ ...webhook, next_attempt_at: '2026-12-07T11:59:00Z', in_flight: false }, now)).toBe(3000);
+  });
+
+  it('asks less often while a delivery waits out a long back-off', () => {
+    expect(webhookPollMs({ ...webhook, next_attempt_at: '2026-12-07T12:30:00Z', in_flight: false }, now)).toBe(30_000);
+  });
+
+  it('stops once the delivery is settled, or when there is none', () => {
+    for (const status of ['delivered', 'failed', 'skipped']) {
+      expect(webhookPollMs({ ...webhook, status, next_attempt_at: null }, now)).toBeNull();
+    }
+    expect(webhookPollMs(null, now)).toBeNull();
+    expect(webhookPollMs(undefined, now)).toBeNull();
+  });
+});
+
+describe('decisionListHref', () => {
+  it('leads back to the list the decision was opened from, its filters and page kept', () => {
+    expect(decisionListHref(decisionListState('verdict=unsafe&cursor=cD0y%2B%2F%3D'))).toBe(
+      '/decisions?verdict=unsafe&cursor=cD0y%2B%2F%3D',
+    );
+    expect(decisionListHref(decisionListState('?verdict=unsafe'))).toBe('/decisions?verdict=unsafe');
+  });
+
+  it('leads to the whole list when the page was opened directly or from elsewhere', () => {
+    expect(decisionListHref(null)).toBe('/decisions');
+    expect(decisionListHref(undefined)).toBe('/decisions');
+    expect(decisionListHref({ from: '/review' })).toBe('/decisions');
+    expect(decisionListHref(decisionListState(''))).toBe('/decisions');
+  });
+
+  it('keeps whatever the state holds a query of the list', () => {
+    expect(decisionListHref({ listSearch: '//evil.example/#x' })).toBe('/decisions?%2F%2Fevil.example%2F%23x=');
+    expect(decisionListHref({ listSearch: 5 })).toBe('/decisions');
+  });
+});
+
+describe('labelsGiven', () => {
+  const label = { id: 1, reviewer: 'rita', verdict: 'safe' as const, categories: [], rationale: '', created_at: '' };
+
+  it('counts the labels given even while they are hidden from this viewer', () => {
+    expect(labelsGiven({ labels_given: 1, labels: [] })).toBe(1);
+  });
+
+  it('counts the visible labels when the server gives no count', () => {
+    expect(labelsGiven({ labels: [label, { ...label, id: 2 }] })).toBe(2);
   });
 });

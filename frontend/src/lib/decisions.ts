@@ -54,7 +54,15 @@ export interface ReviewHistory {
   escalated_at: string | null;
   queued_at: string;
   done_at: string | null;
+  /** Labels given so far, counted for everyone, while `labels` may be hidden (an independent second
+   * opinion is not shown until the item is settled). Older servers leave it out. */
+  labels_given?: number;
   labels: ReviewLabel[];
+}
+
+/** "Labels 1 of 2": the count the server gives, else the labels this viewer can see. */
+export function labelsGiven(history: Pick<ReviewHistory, 'labels_given' | 'labels'>): number {
+  return typeof history.labels_given === 'number' ? history.labels_given : history.labels.length;
 }
 
 /** The callback of a decision requested with async=true, to its API key's webhook. */
@@ -64,7 +72,10 @@ export interface WebhookDelivery {
   last_status_code: number | null;
   last_error: string;
   delivered_at: string | null;
+  /** When the next attempt may start; null once it is over, or while an attempt is in flight. */
   next_attempt_at: string | null;
+  /** An attempt is being made now (pending with no next attempt to wait for). */
+  in_flight?: boolean;
 }
 
 export interface DecisionDetail extends Decision {
@@ -75,7 +86,16 @@ export interface DecisionDetail extends Decision {
   review_history?: ReviewHistory | null;
 }
 
-/** One line on a webhook delivery: "delivered at … (2 attempts)", "failed after 12 attempts: …". */
+/** Whether an attempt of a pending delivery is being made now: the server says so, or it gives no
+ * time for the next attempt (while one is in flight its lease is no time anyone waits for). */
+export function webhookInFlight(webhook: WebhookDelivery): boolean {
+  return webhook.status === 'pending' && (webhook.in_flight === true || webhook.next_attempt_at === null);
+}
+
+/**
+ * One line on a webhook delivery: "delivered at … (2 attempts)", "failed after 12 attempts: …",
+ * "trying now", "2 attempts so far: …; next at …".
+ */
 export function describeWebhook(webhook: WebhookDelivery, when: (iso: string) => string): string {
   const attempts = `${webhook.attempts} attempt${webhook.attempts === 1 ? '' : 's'}`;
   const error = webhook.last_error ? `: ${webhook.last_error}` : '';
@@ -87,9 +107,24 @@ export function describeWebhook(webhook: WebhookDelivery, when: (iso: string) =>
     case 'skipped':
       return `not sent${error}`;
     default:
+      if (webhookInFlight(webhook)) {
+        // The attempt in flight is already counted; an error is the one before it.
+        const now = webhook.attempts > 1 ? `trying now (attempt ${webhook.attempts})` : 'trying now';
+        return webhook.last_error ? `${now}; the attempt before${error}` : now;
+      }
       if (webhook.attempts === 0) return 'not tried yet';
-      return `${attempts} so far${error}; next ${webhook.next_attempt_at ? when(webhook.next_attempt_at) : 'soon'}`;
+      return `${attempts} so far${error}; next ${when(webhook.next_attempt_at!)}`;
   }
+}
+
+/** How often the decision page asks again while a delivery is pending: every few seconds while an
+ * attempt is in flight or due within a minute, less often while it waits out a longer back-off;
+ * null once it is delivered, failed or skipped. */
+export function webhookPollMs(webhook: WebhookDelivery | null | undefined, now: number = Date.now()): number | null {
+  if (!webhook || webhook.status !== 'pending') return null;
+  if (webhookInFlight(webhook)) return 3000;
+  const due = Date.parse(webhook.next_attempt_at ?? '');
+  return Number.isNaN(due) || due - now <= 60_000 ? 3000 : 30_000;
 }
 
 export interface Page<T> {
@@ -188,6 +223,11 @@ export function filtersToQuery(filters: DecisionFilters): URLSearchParams {
     const value = filters[name].trim();
     if (value) query.set(name, value);
   }
+  // A malformed output has no verdict: the Verdict select offers it, and the API filters it apart.
+  if (query.get('verdict') === 'malformed') {
+    query.delete('verdict');
+    query.set('malformed', 'true');
+  }
   if (DATE.test(filters.since)) query.set('since', localDayStart(filters.since));
   if (DATE.test(filters.until)) query.set('until', localDayStart(filters.until, 1));
   return query;
@@ -196,6 +236,28 @@ export function filtersToQuery(filters: DecisionFilters): URLSearchParams {
 // --- Fetchers ---------------------------------------------------------------------------------
 
 export const PAGE_SIZE = 25;
+
+/** What a row of the audit list hands the decision page (router state): the list's own query, so
+ * the page's "← Decision audit" link returns to the list as it was left. */
+export interface DecisionListState {
+  listSearch: string;
+}
+
+export function decisionListState(search: string): DecisionListState {
+  return { listSearch: search };
+}
+
+/** The audit list the decision page leads back to: the one it was opened from (its filters and
+ * page), else the whole list (the page was opened directly or from elsewhere). */
+export function decisionListHref(state: unknown): string {
+  const search =
+    typeof state === 'object' && state !== null && typeof (state as Partial<DecisionListState>).listSearch === 'string'
+      ? (state as DecisionListState).listSearch
+      : '';
+  // Rewritten as a query string, so whatever the state holds stays a query of /decisions.
+  const query = new URLSearchParams(search).toString();
+  return query ? `/decisions?${query}` : '/decisions';
+}
 
 /** One page of the audit list, newest first; no cursor means the newest page. */
 export function fetchDecisions(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { createApiClient } from '../api';
-import { claimNext, escalationText, formatOverturns, skippedCount, skippedText, statsSince } from './review';
+import { claimNext, escalationText, formatOverturns, pairsText, skippedCount, skippedText, statsSince } from './review';
 
 /** A client whose every request gets `response`. */
 const answering = (response: () => Response) => createApiClient({ fetch: async () => response(), csrfToken: () => null });
@@ -42,6 +42,14 @@ describe('skippedText', () => {
     expect(skippedText(3)).toBe('3 items you skipped come back to you later; other reviewers can take them now.');
     expect(skippedText(1)).toBe('1 item you skipped comes back to you later; other reviewers can take it now.');
     expect(skippedText(0)).toBeNull();
+  });
+});
+
+describe('pairsText', () => {
+  it('counts the double-labelled items in the singular and the plural, and says when there are none', () => {
+    expect(pairsText(1)).toBe('1 pair');
+    expect(pairsText(4)).toBe('4 pairs');
+    expect(pairsText(0)).toBe('no double-labelled items in this period');
   });
 });
 

@@ -121,6 +121,12 @@ export function skippedText(skipped: number): string | null {
   return `${items} back to you later; other reviewers can take ${skipped === 1 ? 'it' : 'them'} now.`;
 }
 
+/** "1 pair", "4 pairs" of labels on the same item, that the agreement is measured on. */
+export function pairsText(pairs: number): string {
+  if (pairs === 0) return 'no double-labelled items in this period';
+  return `${pairs} pair${pairs === 1 ? '' : 's'}`;
+}
+
 /** "2 raised, 1 settled in this period; 3 waiting now". */
 export function escalationText(counts: EscalationCounts): string {
   return `${counts.raised} raised, ${counts.settled} settled in this period; ${counts.waiting} waiting now`;

@@ -55,7 +55,8 @@ export function LoginPage() {
 
         {locationState?.expired && (
           <p className="alert alert--info" role="status" data-testid="session-expired">
-            Your session has expired. Log in again to carry on; unsaved policy drafts are kept in this browser.
+            Your session has expired. Log in again to carry on: unsaved policy drafts are kept in this browser, and
+            a review label you were writing comes back when you claim its item again in this tab.
           </p>
         )}
 

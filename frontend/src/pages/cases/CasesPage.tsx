@@ -20,6 +20,7 @@ import {
 } from '../../lib/cases';
 import { fetchPolicies } from '../../lib/decisions';
 import { formatDateTime } from '../../lib/format';
+import { useCheckedDownload } from '../../lib/useCheckedDownload';
 import { useResource } from '../../lib/useResource';
 import { VerdictBadge } from '../decisions/Verdict';
 
@@ -40,6 +41,7 @@ export function CasesPage() {
 
   const cases = useResource((signal) => fetchCases(filters, page, signal), searchKey);
   const policies = useResource((signal) => fetchPolicies(signal), 'policies');
+  const exportCases = useCheckedDownload();
   const publishedPolicies = (policies.data ?? []).filter((policy) => policy.published_version !== null);
 
   const fileInput = useRef<HTMLInputElement>(null);
@@ -114,11 +116,19 @@ export function CasesPage() {
       <div className="page__heading">
         <h1>Cases</h1>
         <div className="page__actions">
-          <a className="button button--secondary" href={CASES_EXPORT_URL} download data-testid="cases-export">
+          <a
+            className="button button--secondary"
+            href={CASES_EXPORT_URL}
+            download
+            onClick={exportCases.onClick}
+            aria-busy={exportCases.checking}
+            data-testid="cases-export"
+          >
             Export JSONL
           </a>
         </div>
       </div>
+      {exportCases.error !== null && <ErrorMessage title="Could not export the cases" error={exportCases.error} />}
       <p className="muted">
         Labelled examples that train and evaluate the guard model: reviewers' labels and imported files.
       </p>

@@ -1,14 +1,19 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { Link, useParams } from 'react-router-dom';
+import { Link, useLocation, useParams } from 'react-router-dom';
 
+import { ApiError, NETWORK_ERROR_STATUS } from '../../api';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import {
+  decisionListHref,
   describeWebhook,
   fetchDecision,
   fetchPolicyVersion,
+  labelsGiven,
   retryWebhook,
+  webhookPollMs,
   type DecisionDetail,
   type PolicyVersion,
+  type WebhookDelivery,
 } from '../../lib/decisions';
 import { formatDateTime, formatMs, formatScore } from '../../lib/format';
 import { categoryAnchor, citedCategories, traceSegments } from '../../lib/trace';
@@ -26,35 +31,59 @@ function Row({ label, children, testId }: { label: string; children: ReactNode; 
   );
 }
 
-/** Sends a failed webhook again (its receiver was down longer than the attempts lasted). */
-function WebhookRetry({ decisionId, onRetried }: { decisionId: string; onRetried: () => void }) {
+/**
+ * The decision's webhook, and "Try again" while it has failed (its receiver was down longer than the
+ * attempts lasted). Whatever the answer to a retry, the decision is read again, so the row shows
+ * where the delivery stands: a retry refused because someone else already retried it shows the
+ * delivery pending, not the stale failure with its button. The refusal stays in view under it.
+ */
+function WebhookRow({
+  decisionId,
+  webhook,
+  reload,
+}: {
+  decisionId: string;
+  webhook: WebhookDelivery;
+  reload: () => void;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const retry = async () => {
     setBusy(true);
     setError(null);
+    let answered = true;
     try {
       await retryWebhook(decisionId);
-      onRetried();
     } catch (caught) {
       setError(caught);
+      answered = !(caught instanceof ApiError && caught.status === NETWORK_ERROR_STATUS);
     } finally {
       setBusy(false);
     }
+    if (answered) reload();
   };
   return (
-    <>
-      {' '}
-      <button type="button" className="button button--secondary button--small" onClick={retry} disabled={busy}>
-        Try again
-      </button>
+    <Row label="Webhook" testId="decision-webhook">
+      {describeWebhook(webhook, formatDateTime)}
+      {webhook.status === 'failed' && (
+        <>
+          {' '}
+          <button type="button" className="button button--secondary button--small" onClick={retry} disabled={busy}>
+            Try again
+          </button>
+        </>
+      )}
       {error !== null && <ErrorMessage title="Could not try the webhook again" error={error} />}
-    </>
+    </Row>
   );
 }
 
 export function DecisionDetailPage() {
   const { id = '' } = useParams();
+  const location = useLocation();
+  // The list this page was opened from, read once: following a category anchor (#…) on this page
+  // makes a history entry without the router state.
+  const [listHref] = useState(() => decisionListHref(location.state));
   const decision = useResource((signal) => fetchDecision(id, signal), id);
   const data = decision.data;
   const versionKey = data ? `${data.policy.slug}@${data.policy.version}` : '';
@@ -62,8 +91,11 @@ export function DecisionDetailPage() {
     (signal) => (data ? fetchPolicyVersion(data.policy.slug, data.policy.version, signal) : Promise.resolve(null)),
     versionKey,
   );
-  // A decision the guard has not finished yet completes on its own: follow it.
-  useInterval(decision.reload, 2000, data?.status === 'pending' && decision.error === null);
+  // A decision the guard has not finished yet completes on its own, and a pending webhook is
+  // delivered (or given up) by the worker: follow either until it is settled.
+  const webhookPoll = webhookPollMs(data?.webhook);
+  const pollMs = data?.status === 'pending' ? 2000 : webhookPoll;
+  useInterval(decision.reload, pollMs ?? 2000, pollMs !== null && decision.error === null);
 
   useEffect(() => {
     document.title = 'Decision · Arbiter';
@@ -72,7 +104,7 @@ export function DecisionDetailPage() {
   return (
     <div className="stack">
       <p>
-        <Link to="/decisions">← Decision audit</Link>
+        <Link to={listHref}>← Decision audit</Link>
       </p>
       <div className="page__heading">
         <h1>
@@ -144,14 +176,7 @@ function DecisionBody({
             {decision.external_id && <Row label="External id">{decision.external_id}</Row>}
             <Row label="Received">{formatDateTime(decision.created_at)}</Row>
             <Row label="Completed">{formatDateTime(decision.completed_at)}</Row>
-            {decision.webhook && (
-              <Row label="Webhook" testId="decision-webhook">
-                {describeWebhook(decision.webhook, formatDateTime)}
-                {decision.webhook.status === 'failed' && (
-                  <WebhookRetry decisionId={decision.id} onRetried={reload} />
-                )}
-              </Row>
-            )}
+            {decision.webhook && <WebhookRow decisionId={decision.id} webhook={decision.webhook} reload={reload} />}
           </dl>
           {decision.content_truncated && (
             <p className="form__hint">The content was over the guard’s token budget and was cut from the middle.</p>
@@ -248,8 +273,8 @@ function DecisionBody({
                   </Row>
                 )}
                 {history.done_at && <Row label="Done">{formatDateTime(history.done_at)}</Row>}
-                <Row label="Labels">
-                  {history.labels.length} of {history.labels_needed}
+                <Row label="Labels" testId="review-history-labels">
+                  {labelsGiven(history)} of {history.labels_needed}
                 </Row>
               </dl>
               {history.labels.length > 0 && (

@@ -4,6 +4,7 @@ import { Link, useSearchParams } from 'react-router-dom';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import {
   cursorFromUrl,
+  decisionListState,
   EMPTY_FILTERS,
   decisionsCsvUrl,
   fetchDecisions,
@@ -15,6 +16,7 @@ import {
   type DecisionFilters,
 } from '../../lib/decisions';
 import { formatDateTime, formatMs, formatScore } from '../../lib/format';
+import { useCheckedDownload } from '../../lib/useCheckedDownload';
 import { useResource } from '../../lib/useResource';
 import { VerdictBadge } from './Verdict';
 
@@ -35,6 +37,7 @@ export function DecisionsPage() {
   useEffect(() => setDraft(filtersFromSearch(new URLSearchParams(searchKey))), [searchKey]);
 
   const policies = useResource((signal) => fetchPolicies(signal), 'policies');
+  const exportCsv = useCheckedDownload();
   const page = useResource(
     (signal) => (valid ? fetchDecisions(applied, cursor, signal) : Promise.resolve(null)),
     `${searchKey}`,
@@ -69,13 +72,23 @@ export function DecisionsPage() {
     ) : null;
 
   const data = page.data;
+  const unfiltered = filtersToSearch(applied).toString() === '';
+  // Handed to each decision's page, so its "← Decision audit" link comes back to this list as it is.
+  const listState = decisionListState(search.toString());
   return (
     <div className="stack">
       <div className="page__heading">
         <h1>Decision audit</h1>
         <div className="page__actions">
           {valid ? (
-            <a className="button button--secondary" href={decisionsCsvUrl(applied)} download data-testid="export-csv">
+            <a
+              className="button button--secondary"
+              href={decisionsCsvUrl(applied)}
+              download
+              onClick={exportCsv.onClick}
+              aria-busy={exportCsv.checking}
+              data-testid="export-csv"
+            >
               Export CSV
             </a>
           ) : (
@@ -85,6 +98,7 @@ export function DecisionsPage() {
           )}
         </div>
       </div>
+      {exportCsv.error !== null && <ErrorMessage title="Could not export the decisions" error={exportCsv.error} />}
 
       <form className="card filters" onSubmit={apply} aria-label="Filters">
         <div className="filters__grid">
@@ -94,6 +108,7 @@ export function DecisionsPage() {
               <option value="">Any</option>
               <option value="unsafe">Unsafe</option>
               <option value="safe">Safe</option>
+              <option value="malformed">Malformed output</option>
             </select>
           </div>
           <div className="form__field">
@@ -177,7 +192,15 @@ export function DecisionsPage() {
           </p>
         )}
         {page.loading && !data && <Loading label="Loading decisions…" />}
-        {data && data.results.length === 0 && <p className="muted">No decision matches these filters.</p>}
+        {data && data.results.length === 0 && (
+          <p className="muted" data-testid="decisions-empty">
+            {!unfiltered
+              ? 'No decision matches these filters.'
+              : cursor
+                ? 'No decisions on this page.'
+                : 'There are no decisions yet: they appear here as the moderation API answers requests.'}
+          </p>
+        )}
         {data && data.results.length > 0 && (
           <div className="table-scroll">
             <table className="table table--compact" data-testid="decisions-table">
@@ -198,7 +221,7 @@ export function DecisionsPage() {
                 {data.results.map((decision) => (
                   <tr key={decision.id} data-testid="decision-row" data-decision-id={decision.id}>
                     <td>
-                      <Link to={`/decisions/${decision.id}`}>{formatDateTime(decision.created_at)}</Link>
+                      <Link to={`/decisions/${decision.id}`} state={listState}>{formatDateTime(decision.created_at)}</Link>
                     </td>
                     <td>
                       <VerdictBadge decision={decision} />

@@ -1,8 +1,8 @@
 import { act } from 'react';
 import { MemoryRouter } from 'react-router-dom';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
-import { json, setupTestRoot, stubFetch, typeInto } from '../../test/dom';
+import { click, json, setupTestRoot, stubFetch, typeInto } from '../../test/dom';
 import { ReviewPage } from './ReviewPage';
 
 const ITEM = {
@@ -89,10 +89,16 @@ function installBackend(labelAnswer: () => Response, item: object = ITEM) {
       posted.push({ url: input, body: JSON.parse(init.body as string) });
       return labelAnswer();
     }
+    if (input === '/api/v1/review/items/7/release/') {
+      posted.push({ url: input, body: null });
+      return json({});
+    }
     return undefined;
   });
   return posted;
 }
+
+beforeEach(() => sessionStorage.clear());
 
 const dom = setupTestRoot();
 const { byTestId, waitFor } = dom;
@@ -239,5 +245,53 @@ describe('the review page', () => {
     expect(error.textContent).toContain('your claim on this item expired');
     expect((byTestId('label-rationale') as HTMLTextAreaElement).value).toBe('looks fine');
     expect(byTestId('label-safe')).toHaveProperty('checked', true);
+  });
+
+  it('gives the label being written back when the same item is claimed again after the page was left', async () => {
+    installBackend(() => json({}, 201));
+    await openItem();
+    await press('u');
+    await press('1');
+    await typeInto(byTestId('label-rationale') as HTMLTextAreaElement, 'a threat, S1');
+    expect(byTestId('review-draft-restored')).toBeNull();
+
+    // The page goes (a lapsed session unmounts it) and comes back; the claim is still live.
+    await dom.render(<p>signed out</p>);
+    expect(byTestId('review-item')).toBeNull();
+    await openItem();
+    expect((byTestId('label-rationale') as HTMLTextAreaElement).value).toBe('a threat, S1');
+    expect(byTestId('label-unsafe')).toHaveProperty('checked', true);
+    expect(byTestId('label-category-S1')).toHaveProperty('checked', true);
+    expect(byTestId('review-draft-restored')?.textContent).toContain('is back');
+  });
+
+  it('forgets the draft once the label is recorded', async () => {
+    installBackend(() =>
+      json({ id: 1, item: 7, reviewer: 'rita', verdict: 'safe', categories: [], rationale: 'fine', created_at: '' }, 201),
+    );
+    await openItem();
+    await press('s');
+    await typeInto(byTestId('label-rationale') as HTMLTextAreaElement, 'fine');
+    await press('Enter');
+    await waitFor(() => byTestId('review-recorded'), 'the recorded label');
+    expect(sessionStorage.getItem('arbiter.review-draft.7')).toBeNull();
+
+    await press('n'); // the same item again (a second opinion, say): a fresh label
+    await waitFor(() => byTestId('review-item'), 'the item');
+    expect((byTestId('label-rationale') as HTMLTextAreaElement).value).toBe('');
+    expect(byTestId('review-draft-restored')).toBeNull();
+  });
+
+  it('forgets the draft of a skipped item', async () => {
+    const posted = installBackend(() => json({}, 201));
+    await openItem();
+    await press('s');
+    expect(sessionStorage.getItem('arbiter.review-draft.7')).not.toBeNull();
+    const skip = [...dom.container.querySelectorAll('button')].find((b) => b.textContent?.startsWith('Skip'));
+    await click(skip!);
+    await waitFor(() => (posted.some((p) => p.url.endsWith('/release/')) ? true : null), 'the release');
+    await waitFor(() => byTestId('review-item'), 'the next item');
+    expect(byTestId('label-safe')).toHaveProperty('checked', false);
+    expect(sessionStorage.getItem('arbiter.review-draft.7')).toBeNull();
   });
 });

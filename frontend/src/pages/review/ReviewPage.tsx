@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 
+import { useSignedInUsername } from '../../auth';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import type { PolicyCategory, ReviewLabel } from '../../lib/decisions';
 import { formatCountdown, formatDateTime, formatScore } from '../../lib/format';
@@ -13,6 +14,7 @@ import {
   submitLabel,
   type ReviewItem,
 } from '../../lib/review';
+import { clearReviewDraft, loadReviewDraft, saveReviewDraft } from '../../lib/reviewDrafts';
 import {
   applyToDraft,
   draftProblem,
@@ -47,6 +49,9 @@ export function ReviewPage() {
   const [item, setItem] = useState<ReviewItem | null>(null);
   const [skipped, setSkipped] = useState(0);
   const [draft, setDraft] = useState<LabelDraft>(EMPTY_DRAFT);
+  /** The draft on screen came back from before (the session lapsed, or the page was left). */
+  const [draftRestored, setDraftRestored] = useState(false);
+  const reviewer = useSignedInUsername();
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [recorded, setRecorded] = useState<{ label: ReviewLabel; decisionId: string } | null>(null);
@@ -70,9 +75,13 @@ export function ReviewPage() {
     try {
       const result = await claimNext();
       const next = result.item;
+      // The same item back (a live claim, after the session lapsed): the label written for it too.
+      const codesOf = (claimed: ReviewItem) => (claimed.policy_categories ?? []).map((category) => category.code);
+      const kept = next ? loadReviewDraft(next.id, reviewer, codesOf(next)) : null;
       setItem(next);
       setSkipped(result.item ? 0 : result.skipped);
-      setDraft(EMPTY_DRAFT);
+      setDraft(kept ?? EMPTY_DRAFT);
+      setDraftRestored(kept !== null);
       setPhase(next ? 'item' : 'empty');
       if (next) setRecorded(null);
       setStatsVersion((n) => n + 1);
@@ -81,7 +90,13 @@ export function ReviewPage() {
       setError(caught);
       setPhase(item ? 'item' : 'idle');
     }
-  }, [item]);
+  }, [item, reviewer]);
+
+  // Every change of the label is kept for its item, so a lapsed session loses none of it.
+  const itemId = item?.id ?? null;
+  useEffect(() => {
+    if (itemId !== null) saveReviewDraft(itemId, draft, reviewer);
+  }, [itemId, draft, reviewer]);
 
   const skip = useCallback(async () => {
     if (!item) return;
@@ -95,6 +110,7 @@ export function ReviewPage() {
         return;
       }
     }
+    clearReviewDraft(item.id);
     setItem(null);
     await claim();
   }, [item, claim]);
@@ -108,9 +124,11 @@ export function ReviewPage() {
     setError(null);
     try {
       const label = await submitLabel(item.id, draft);
+      clearReviewDraft(item.id);
       setRecorded({ label, decisionId: item.decision.id });
       setItem(null);
       setDraft(EMPTY_DRAFT);
+      setDraftRestored(false);
       setPhase('recorded');
       setStatsVersion((n) => n + 1);
       headingRef.current?.focus();
@@ -234,7 +252,7 @@ export function ReviewPage() {
       )}
       {phase === 'recorded' && recorded && (
         <section className="card card--success" role="status" data-testid="review-recorded">
-          <p>
+          <p className="review-recorded__label">
             <strong>Label recorded:</strong> {recorded.label.verdict}
             {recorded.label.categories.length > 0 && ` · ${recorded.label.categories.join(', ')}`}
             {recorded.label.rationale && ` · “${recorded.label.rationale}”`}
@@ -333,6 +351,11 @@ export function ReviewPage() {
                   {msLeft === null ? 'No expiry' : expired ? 'Claim expired' : `Claim ${formatCountdown(msLeft)}`}
                 </span>
               </div>
+              {draftRestored && (
+                <p className="form__hint" role="status" data-testid="review-draft-restored">
+                  The label you were writing for this item is back, as you left it.
+                </p>
+              )}
               {expired && (
                 <p className="form__hint form__hint--warning">
                   Your claim expired: another reviewer may take this item. Submitting may be refused.

@@ -122,4 +122,32 @@ describe('the review stats panel', () => {
     expect(byTestId('stats-overturned-by-reason')).toBeNull();
     expect(dom.container.querySelector('table')).toBeNull();
   });
+
+  it('shows what reviewers found in malformed outputs when every finished item is malformed', async () => {
+    const onlyMalformed = {
+      ...STATS,
+      agreement: { pairs: 0, cohen_kappa: null },
+      guard_vs_review: {
+        ...counts(1, 0, 0, 1),
+        by_reason: { malformed: counts(1, 0, 0, 1) },
+        by_model: [],
+        by_policy: [{ slug: 'core-safety', ...counts(1, 0, 0, 1) }],
+      },
+    };
+    stubFetch((url) => (url.startsWith('/api/v1/review/stats/') ? json(onlyMalformed) : undefined));
+    await dom.render(<ReviewStatsPanel version={0} />);
+    const malformed = await waitFor(() => byTestId('stats-malformed'), 'the malformed figure');
+    expect(malformed.textContent).toBe('Malformed outputs the reviewers judged unsafe: 1 of 1');
+    expect(byTestId('stats-overturned')?.textContent).toBe('—'); // nothing to compare with the guard
+  });
+
+  it('says "1 pair" for a single double-labelled item', async () => {
+    stubFetch((url) =>
+      url.startsWith('/api/v1/review/stats/') ? json({ ...STATS, agreement: { pairs: 1, cohen_kappa: null } }) : undefined,
+    );
+    await dom.render(<ReviewStatsPanel version={0} />);
+    await waitFor(() => byTestId('stats-overturned'), 'the stats');
+    expect(dom.container.textContent).toContain('1 pair');
+    expect(dom.container.textContent).not.toContain('1 pairs');
+  });
 });

@@ -7,6 +7,7 @@ import {
   fetchReviewStats,
   formatOverturns,
   OVERTURN_TEXT,
+  pairsText,
   STATS_WINDOWS,
   statsSince,
   type GuardVsReview,
@@ -96,7 +97,7 @@ export function ReviewStatsPanel({ version }: { version: number }) {
               <dd>
                 {kappa === null || kappa === undefined ? '—' : kappa.toFixed(2)}
                 <span className="muted small">
-                  {data.agreement.pairs === 0 ? 'no double-labelled items in this period' : `${data.agreement.pairs} pairs`}
+                  {pairsText(data.agreement.pairs)}
                 </span>
               </dd>
             </div>
@@ -118,6 +119,9 @@ export function ReviewStatsPanel({ version }: { version: number }) {
 /** How often reviewers overturned the guard, in all and by why the item was sent to review. */
 function GuardOutcomes({ outcomes }: { outcomes: GuardVsReview }) {
   const malformed = outcomes.by_reason.malformed;
+  // A malformed output has no guard verdict to compare, so it counts apart: while every finished
+  // item is malformed nothing is compared, and what the reviewers found in them is still shown.
+  const malformedReviewed = malformed !== undefined && malformed.reviewed > 0;
   return (
     <>
       <div className="stats__item">
@@ -127,7 +131,7 @@ function GuardOutcomes({ outcomes }: { outcomes: GuardVsReview }) {
           {outcomes.reviewed === 0 && <span className="muted small">no finished items in this period</span>}
         </dd>
       </div>
-      {outcomes.compared > 0 && (
+      {(outcomes.compared > 0 || malformedReviewed) && (
         <div className="stats__item stats__item--wide">
           <dt>Overturned by reason</dt>
           <dd data-testid="stats-overturned-by-reason">
@@ -138,8 +142,8 @@ function GuardOutcomes({ outcomes }: { outcomes: GuardVsReview }) {
                   {text}: {formatOverturns(outcomes.by_reason[reason])}
                 </span>
               ))}
-            {malformed && malformed.reviewed > 0 && (
-              <span className="tag">
+            {malformedReviewed && (
+              <span className="tag" data-testid="stats-malformed">
                 Malformed outputs the reviewers judged unsafe: {malformed.reviewer_unsafe} of {malformed.reviewed}
               </span>
             )}

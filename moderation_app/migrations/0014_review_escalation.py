@@ -15,8 +15,4 @@ class Migration(migrations.Migration):
             name='escalated_at',
             field=models.DateTimeField(blank=True, help_text="When its independent labels disagreed: a further reviewer's label, given with the earlier ones in view, settles it.", null=True),
         ),
-        migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'failed')), fields=['created_at'], name='webhook_failed_idx'),
-        ),
     ]

@@ -209,7 +209,13 @@ class ReviewItem(models.Model):
 
     class Meta:
         ordering = ["-priority", "created_at"]
-        indexes = [models.Index(fields=["status", "-priority", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "-priority", "created_at"]),
+            # The escalated items, few, counted by the review stats after every claim and label.
+            models.Index(
+                fields=["escalated_at"], condition=models.Q(escalated_at__isnull=False), name="review_escalated_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"review of {self.decision_id} ({self.reason})"

@@ -172,6 +172,17 @@ def decision_review_labels(*, decision: Decision) -> list[ReviewLabel]:
     return list(ReviewLabel.objects.filter(item__decision=decision).select_related("reviewer").order_by("created_at"))
 
 
+def review_labels_visible(*, item: ReviewItem, labels: list[ReviewLabel], viewer_id: int | None) -> list[ReviewLabel]:
+    """Which of an item's labels this viewer may read. A second opinion must be independent: until the
+    item is done, its labels are shown only to those who gave one (the decision id is on the item the
+    second reviewer holds, and any staff role may read the decision). Labels that disagreed are
+    settled with both in view, so an escalated item shows them."""
+    settled_openly = item.status == ReviewItem.Status.DONE or item.escalated_at is not None
+    if settled_openly or any(label.reviewer_id == viewer_id for label in labels):
+        return labels
+    return []
+
+
 def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     """Agreement of two raters beyond chance, over (first, second) label pairs.
 
@@ -219,8 +230,9 @@ def review_label_pair_counts(*, since: datetime | None = None) -> dict[tuple[str
 def review_outcomes(*, since: datetime | None = None) -> dict[str, Any]:
     """How the reviewers' verdicts compare with the guard's over the items finished since `since`, in
     all and by review reason, model version and policy. The reviewers' verdict is the item's review
-    case (its first label, as training reads it); a malformed output has no verdict to compare, so it
-    counts as reviewed but not as compared."""
+    case, as training reads it (the label the reviewers agreed on, or the one that settled their
+    disagreement); a malformed output has no verdict to compare, so it counts as reviewed but not as
+    compared."""
     cases = Case.objects.filter(source=Case.Source.REVIEW)
     if since is not None:
         cases = cases.filter(created_at__gte=since)
@@ -294,8 +306,9 @@ class OutcomeCounts:
 
 
 def review_stats(*, since: datetime | None = None) -> dict[str, Any]:
-    """The queue as it is now, its throughput, and, over the items finished since `since` (all of
-    them when None), the reviewers' agreement with each other and with the guard."""
+    """The queue as it is now, its throughput, and since `since` (all time when None): the reviewers'
+    agreement with each other (pairs whose second label came since), their escalations (raised
+    since) and their agreement with the guard (items finished since)."""
     now = timezone.now()
     items = ReviewItem.objects.all()
     # A claim past its time is open again: nobody works on it, and the next claim takes it.

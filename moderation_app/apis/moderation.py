@@ -30,7 +30,7 @@ from moderation_app.answers import AnswerListUnavailable, decision_answer_key, d
 from moderation_app.apis.decision_csv import CsvRenderer, decisions_csv_lines
 from moderation_app.authentication import rate_limit_items
 from moderation_app.metrics import MODERATION_REQUESTS, MODERATION_WAIT
-from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewItem, ReviewLabel, WebhookDelivery
+from moderation_app.models import MESSAGE_ROLES, ApiKey, Decision, ReviewLabel, WebhookDelivery
 from moderation_app.roles import user_roles
 from moderation_app.selectors import (
     decision_get,
@@ -38,6 +38,7 @@ from moderation_app.selectors import (
     decision_summaries,
     decisions_for_export,
     decisions_get_many,
+    review_labels_visible,
 )
 from moderation_app.services import (
     ModerationInput,
@@ -188,21 +189,14 @@ class DecisionAuditOutputSerializer(DecisionDetailOutputSerializer):
         item = getattr(obj, "review_item", None)
         if item is None:
             return None
-        labels = decision_review_labels(decision=obj)
-        given = len(labels)
-        viewer = self.context.get("viewer")
-        settled_openly = item.status == ReviewItem.Status.DONE or item.escalated_at is not None
-        if not settled_openly and not any(label.reviewer_id == viewer for label in labels):
-            # A second opinion must be independent: until the item is done, its labels are shown only
-            # to those who gave one (the decision id is on the item the second reviewer holds). Labels
-            # that disagreed are settled with both in view, so an escalated item shows them.
-            labels = []
+        given = decision_review_labels(decision=obj)
+        labels = review_labels_visible(item=item, labels=given, viewer_id=self.context.get("viewer"))
         return {
             "status": item.current_status,
             "reason": item.reason,
             "priority": item.priority,
             "labels_needed": item.labels_needed,
-            "labels_given": given,  # how many, shown to all, while the labels themselves may be hidden
+            "labels_given": len(given),  # how many, shown to all, while the labels themselves may be hidden
             "escalated_at": item.escalated_at,
             "queued_at": item.created_at,
             "done_at": item.done_at,

@@ -26,6 +26,7 @@ from moderation_app.selectors import (
     cases_for_export,
     decision_review_labels,
     review_item_get,
+    review_labels_visible,
     review_skipped_open_count,
     review_stats,
 )
@@ -72,10 +73,11 @@ class ReviewItemOutputSerializer(serializers.ModelSerializer[ReviewItem]):
     @extend_schema_field(ReviewHistoryLabelSerializer(many=True))
     def get_earlier_labels(self, obj: ReviewItem) -> list[dict[str, Any]]:
         """The labels that disagreed, for the reviewer who settles an escalated item. Any other item
-        shows none, so a second opinion stays independent of the first."""
-        if obj.escalated_at is None:
-            return []
-        return list(ReviewHistoryLabelSerializer(decision_review_labels(decision=obj.decision), many=True).data)
+        shows none to the reviewer who holds it, so a second opinion stays independent of the first."""
+        labels = review_labels_visible(
+            item=obj, labels=decision_review_labels(decision=obj.decision), viewer_id=self.context.get("viewer")
+        )
+        return list(ReviewHistoryLabelSerializer(labels, many=True).data)
 
 
 class ReviewNextApi(APIView):
@@ -88,7 +90,8 @@ class ReviewNextApi(APIView):
             # Empty for this reviewer; say how many open items they skipped lately, which come back later.
             skipped = review_skipped_open_count(reviewer=_reviewer(request))
             return Response(status=status.HTTP_204_NO_CONTENT, headers={"X-Review-Skipped": str(skipped)})
-        return Response({"item": ReviewItemOutputSerializer(review_item_get(item_id=item.pk)).data})
+        item = review_item_get(item_id=item.pk)
+        return Response({"item": ReviewItemOutputSerializer(item, context={"viewer": request.user.pk}).data})
 
 
 class ReviewLabelApi(APIView):
@@ -122,7 +125,7 @@ class ReviewReleaseApi(APIView):
     @extend_schema(request=None, responses={200: ReviewItemOutputSerializer})
     def post(self, request: Request, item_id: int) -> Response:
         item = review_release(item=review_item_get(item_id=item_id), reviewer=_reviewer(request))
-        return Response(ReviewItemOutputSerializer(item).data)
+        return Response(ReviewItemOutputSerializer(item, context={"viewer": request.user.pk}).data)
 
 
 class AnyStaffRole(BasePermission):
@@ -131,8 +134,8 @@ class AnyStaffRole(BasePermission):
 
 
 class ReviewStatsApi(APIView):
-    """The queue now, and over the items finished since `since` (all of them without it): agreement
-    between reviewers and how often they overturn the guard."""
+    """The queue now, and since `since` (all time without it): agreement between reviewers, their
+    escalations, and how often they overturn the guard."""
 
     permission_classes = [AnyStaffRole]
 

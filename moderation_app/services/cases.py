@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,31 +44,52 @@ class ImportReport:
     total: int
 
 
-def parse_case_rows(*, content: str, fmt: str) -> list[dict[str, Any]]:
+def parse_case_rows(*, content: str, fmt: str) -> list[CaseRow]:
     """Rows of a CSV (with a header) or JSONL document, as dicts, each with the line it starts on. A
     JSONL line that is not JSON becomes a row that says so, so every bad line of a file is named."""
     if fmt == "csv":
         return _csv_rows(content)
     if fmt == "jsonl":
-        rows: list[dict[str, Any]] = []
-        for number, line in enumerate(content.splitlines(), start=1):
-            if line.strip():
-                rows.append(_numbered(_jsonl_row(line), number))
-        return rows
+        # Split on newlines alone: JSON strings may hold U+2028 and the like raw (the export writes
+        # them so), which str.splitlines() would take for line ends.
+        lines = (line.removesuffix("\r") for line in content.split("\n"))
+        return [_numbered(_jsonl_row(line), number) for number, line in enumerate(lines, start=1) if line.strip()]
     raise ApiError(code="invalid", message=f"format: use csv or jsonl, not {fmt!r}")
 
 
-def _csv_rows(content: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(content))
-    rows: list[dict[str, Any]] = []
-    start = 2  # the header is line 1; a quoted field may run over several lines
+def _csv_rows(content: str) -> list[CaseRow]:
+    """Rows under the header, as csv.DictReader makes them (fields past the header under None, missing
+    ones None), each with the line it starts on: blank lines counted, quoted fields over several lines
+    too. DictReader's own line count is taken before it skips blank lines."""
+    reader = csv.reader(io.StringIO(content))
+    header: list[str] | None = None
+    rows: list[CaseRow] = []
+    start = 1
     try:
-        for row in reader:
-            rows.append(_numbered(dict(row), start))
-            start = reader.line_num + 1
+        while (record := _next_record(reader)) is not None:
+            start, fields = record
+            if header is None:
+                header = fields
+                continue
+            row: dict[Any, Any] = dict(zip(header, fields, strict=False))
+            row.update((name, None) for name in header[len(fields) :])
+            if len(fields) > len(header):
+                row[None] = fields[len(header) :]
+            rows.append(_numbered(row, start))
     except csv.Error as exc:
-        rows.append(_numbered({NOT_READABLE: f"not CSV ({exc})"}, start))
+        rows.append(_numbered({NOT_READABLE: f"not CSV ({exc})"}, reader.line_num or start))
     return rows
+
+
+def _next_record(reader: Any) -> tuple[int, list[str]] | None:
+    """The next non-blank record and the line it starts on, or None at the end."""
+    while True:
+        start = reader.line_num + 1
+        fields = next(reader, None)
+        if fields is None:
+            return None
+        if fields:
+            return start, fields
 
 
 def _numbered(row: dict[str, Any], line: int) -> CaseRow:
@@ -218,7 +240,7 @@ def case_import_version(*, slug: str | None) -> PolicyVersion | None:
     return version
 
 
-def cases_import(*, rows: list[dict[str, Any]], policy_version: PolicyVersion | None) -> ImportReport:
+def cases_import(*, rows: Sequence[dict[str, Any]], policy_version: PolicyVersion | None) -> ImportReport:
     """Validate every row, then import them all in one transaction, or none (errors name the rows).
     Rows whose content and label are already stored are skipped, so re-importing a file is harmless."""
     if not rows:
@@ -230,15 +252,14 @@ def cases_import(*, rows: list[dict[str, Any]], policy_version: PolicyVersion | 
     errors: list[dict[str, Any]] = []
     for number, row in enumerate(rows, start=1):
         fields, problems = _case_fields(row, codes)
-        line = getattr(row, "line", 0) or number
-        errors.extend(
-            {"row": number, "line": line, "field": field, "message": message, "code": "invalid"}
-            for field, message in problems
-        )
+        # The file's line where the parser gave one; rows handed in as dicts have their position only.
+        place = {"row": number, "line": row.line} if isinstance(row, CaseRow) else {"row": number}
+        errors.extend({**place, "field": field, "message": message, "code": "invalid"} for field, message in problems)
         parsed.append(fields)
     if errors:
         first = errors[0]
-        where = f"line {first['line']}: {first['field']}: " if first["field"] else f"line {first['line']}: "
+        where = f"line {first['line']}" if "line" in first else f"row {first['row']}"
+        where += f": {first['field']}: " if first["field"] else ": "
         raise ApiError(
             code="invalid",
             message=f"{where}{first['message']} ({len(errors)} problem(s); nothing imported)",

@@ -130,29 +130,29 @@ def review_label(
         fields = ["status", "claimed_by", "claim_expires_at"]
         if len(labels) < locked.labels_needed:
             locked.status = ReviewItem.Status.OPEN
-        elif locked.escalated_at is None and labels_disagree([(x.verdict, x.categories) for x in labels]):
+        elif locked.escalated_at is None and labels_disagree(labels=[(x.verdict, x.categories) for x in labels]):
             _escalate(item=locked, labels_given=len(labels))
             fields += ["labels_needed", "escalated_at", "priority"]
         else:
             locked.status, locked.done_at = ReviewItem.Status.DONE, timezone.now()
             fields.append("done_at")
-            # The adjudicator's label settles an escalated item; otherwise the labels agree.
-            _review_case_create(item=locked, label=labels[-1] if locked.escalated_at else labels[0])
+            # The adjudicator's label, this one, settles an escalated item; otherwise the labels agree.
+            _review_case_create(item=locked, label=label if locked.escalated_at else labels[0])
         locked.save(update_fields=fields)
     return label
 
 
-def labels_disagree(labels: list[tuple[str, list[str]]]) -> bool:
+def labels_disagree(*, labels: list[tuple[str, list[str]]]) -> bool:
     """Whether independent labels, as (verdict, categories), differ in verdict or in categories: a
     case trains the categories too, so two unsafe labels naming different ones are no agreement.
 
-    >>> labels_disagree([("unsafe", ["S1", "S2"]), ("unsafe", ["S2", "S1"])])
+    >>> labels_disagree(labels=[("unsafe", ["S1", "S2"]), ("unsafe", ["S2", "S1"])])
     False
-    >>> labels_disagree([("unsafe", ["S1"]), ("safe", [])])
+    >>> labels_disagree(labels=[("unsafe", ["S1"]), ("safe", [])])
     True
-    >>> labels_disagree([("unsafe", ["S1"]), ("unsafe", ["S1", "S3"])])
+    >>> labels_disagree(labels=[("unsafe", ["S1"]), ("unsafe", ["S1", "S3"])])
     True
-    >>> labels_disagree([("safe", [])])
+    >>> labels_disagree(labels=[("safe", [])])
     False
     """
     return len({(verdict, frozenset(categories)) for verdict, categories in labels}) > 1

@@ -74,6 +74,24 @@ def test_a_csv_row_is_named_by_the_line_it_starts_on_past_a_field_over_several_l
     assert f"{bad}:4: label: must be safe or unsafe" in str(caught.value)
 
 
+def test_blank_lines_in_a_csv_do_not_shift_the_lines_its_errors_name(tmp_path: Path) -> None:
+    bad = tmp_path / "blank.csv"
+    bad.write_text("prompt,label\n\nfoo,safe\n\n\nbar,maybe\n")
+    with pytest.raises(CommandError) as caught:
+        call_command("import_cases", str(bad))
+    assert str(caught.value) == f"{bad}:6: label: must be safe or unsafe, not 'maybe'"
+
+
+def test_an_exported_case_holding_a_line_separator_imports_again(staff: APIClient) -> None:
+    """JSON strings may hold U+2028 raw, and the export writes it so: it is not a line end."""
+    line = json.dumps({"text": "one\u2028two\u0085three", "label": "safe"}, ensure_ascii=False)
+    upload = io.BytesIO((line + "\r\n").encode())
+    upload.name = "cases.jsonl"
+    response = staff.post("/api/v1/cases/import/", {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert Case.objects.get().messages[0]["content"] == "one\u2028two\u0085three"
+
+
 def test_an_import_checked_against_a_policy_with_nothing_published_is_refused(staff: APIClient) -> None:
     """Before, the categories went unchecked and the cases were stored under no policy, without a word."""
     policy_create(

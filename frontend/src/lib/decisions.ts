@@ -113,7 +113,7 @@ export function describeWebhook(webhook: WebhookDelivery, when: (iso: string) =>
         return webhook.last_error ? `${now}; the attempt before${error}` : now;
       }
       if (webhook.attempts === 0) return 'not tried yet';
-      return `${attempts} so far${error}; next ${when(webhook.next_attempt_at!)}`;
+      return `${attempts} so far${error}; next ${webhook.next_attempt_at ? when(webhook.next_attempt_at) : 'soon'}`;
   }
 }
 

@@ -214,6 +214,19 @@ describe('the cases page', () => {
     expect(byTestId('cases-import-result')).toBeNull();
   });
 
+  it('says nothing was imported when the chosen policy has nothing published', async () => {
+    backend(() =>
+      json({ error: { code: 'not_published', message: "policy 'drafts' has no published version" } }, 409),
+    );
+    await render();
+    await chooseFile(new File(['prompt,label\na,safe\n'], 'ok.csv', { type: 'text/csv' }));
+    await click(byTestId('cases-import-submit')!);
+
+    const alert = await waitFor(() => byTestId('cases-import-error'), 'the refusal');
+    expect(alert.textContent).toContain('nothing was imported');
+    expect(alert.textContent).toContain('has no published version');
+  });
+
   it('asks for a file when none is chosen, without a request', async () => {
     const { requests } = backend();
     await render();

@@ -75,7 +75,8 @@ export function CasesPage() {
       if (page > 1) setSearch(caseSearch(filters));
       else cases.reload();
     } catch (error) {
-      const refused = error instanceof ApiError && (error.status === 400 || error.status === 413);
+      // 409: the named policy has nothing published to check the categories against.
+      const refused = error instanceof ApiError && [400, 409, 413].includes(error.status);
       setOutcome({
         kind: 'refused',
         message: errorMessage(error),

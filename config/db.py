@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -74,3 +76,23 @@ def _insert_from(*, obj: Model, using: str, source: tuple[str, str, list[Any]]) 
     obj._state.adding = False
     obj._state.db = using
     return True
+
+
+@contextmanager
+def one_snapshot(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Run the reads inside in one read-only transaction that sees one snapshot of the database.
+
+    For figures read by several queries that must agree with each other (a queue's open and done
+    counts beside the labels given): under READ COMMITTED each query sees the commits made before
+    it, so a label committed between two of them showed in one figure and not the next. On
+    PostgreSQL it is REPEATABLE READ; SQLite's transaction is already one snapshot. Inside a
+    transaction of the caller's, the reads take that transaction's isolation, which only its
+    first statement can set.
+    """
+    connection = connections[using]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=using):
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield

@@ -15,6 +15,7 @@ from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquer
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from config.db import one_snapshot
 from config.errors import found_or_404
 from config.pagination import newest_first_in_chunks
 from moderation_app.keycache import key_cache_get, key_cache_put
@@ -308,7 +309,13 @@ class OutcomeCounts:
 def review_stats(*, since: datetime | None = None) -> dict[str, Any]:
     """The queue as it is now, its throughput, and since `since` (all time when None): the reviewers'
     agreement with each other (pairs whose second label came since), their escalations (raised
-    since) and their agreement with the guard (items finished since)."""
+    since) and their agreement with the guard (items finished since). All from one snapshot, so the
+    figures agree with each other while labels are being given."""
+    with one_snapshot():
+        return _review_stats(since=since)
+
+
+def _review_stats(*, since: datetime | None) -> dict[str, Any]:
     now = timezone.now()
     items = ReviewItem.objects.all()
     # A claim past its time is open again: nobody works on it, and the next claim takes it.

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.db import insert_unflushed, update_then_insert
+from config.db import insert_unflushed, one_snapshot, update_then_insert
 from moderation_app.models import Decision, ReviewItem
 from moderation_app.tests.factories import recorded_decision
 from policies_app.services import policy_ensure_default
@@ -83,3 +84,25 @@ def test_an_unflushed_insert_inside_a_transaction_leaves_the_commit_to_it() -> N
     assert "set_config" not in " ".join(q["sql"] for q in queries)
     assert Decision.objects.filter(pk=decision.pk).exists()
     assert _synchronous_commit() == "on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_in_one_snapshot_do_not_see_a_commit_made_between_them() -> None:
+    from django.contrib.auth.models import Group
+
+    Group.objects.create(name="before")
+    seen: list[int] = []
+
+    def commit_elsewhere() -> None:
+        Group.objects.create(name="between")
+        connection.close()
+
+    with one_snapshot():
+        seen.append(Group.objects.count())
+        worker = threading.Thread(target=commit_elsewhere)
+        worker.start()
+        worker.join()
+        seen.append(Group.objects.count())
+    seen.append(Group.objects.count())
+    inside_before, inside_after, outside = seen
+    assert (inside_after, outside) == (inside_before, inside_before + 1)

@@ -543,7 +543,7 @@ class DecisionListApi(APIView):
         verdict = serializers.ChoiceField(choices=["safe", "unsafe"], required=False)
         policy = serializers.SlugField(required=False)
         version = serializers.IntegerField(min_value=1, required=False)
-        category = serializers.CharField(required=False)
+        category = serializers.CharField(required=False, help_text="A category code; codes are upper case.")
         flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
         malformed = serializers.BooleanField(
             required=False, allow_null=True, default=None, help_text="Outputs the guard's parser refused."
@@ -555,6 +555,10 @@ class DecisionListApi(APIView):
         )
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
+
+        def validate_category(self, value: str) -> str:
+            # Policy codes are upper case (policies_app.spec.CODE_PATTERN): `s1` means S1, not nothing.
+            return value.strip().upper()
 
     @extend_schema(
         operation_id="api_v1_decisions_list",

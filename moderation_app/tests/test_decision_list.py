@@ -149,6 +149,7 @@ def test_the_category_filter_finds_the_decisions_in_that_category_through_its_in
     assert [row["id"] for row in page["results"]] == unsafe
     assert (page["count"], page["count_exact"]) == (2, True)
     assert staff.get("/api/v1/decisions/?category=S4").json()["results"] == []
+    assert [row["id"] for row in staff.get("/api/v1/decisions/?category=s1").json()["results"]] == unsafe
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'moderation_app_decision' AND indexname = %s",

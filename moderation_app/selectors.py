@@ -317,38 +317,52 @@ def review_stats(*, since: datetime | None = None) -> dict[str, Any]:
 
 def _review_stats(*, since: datetime | None) -> dict[str, Any]:
     now = timezone.now()
-    items = ReviewItem.objects.all()
-    # A claim past its time is open again: nobody works on it, and the next claim takes it.
-    expired = Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now)
-    waiting = items.filter(Q(status=ReviewItem.Status.OPEN) | expired)
+    waiting = review_waiting(now=now)
+    queue = review_queue_counts(now=now)
     oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
     pairs = review_label_pair_counts(since=since)
     return {
         "since": since,
-        "open": waiting.count(),
-        "claimed": items.filter(status=ReviewItem.Status.CLAIMED).exclude(expired).count(),
-        "done": items.filter(status=ReviewItem.Status.DONE).count(),
+        "open": queue["open"],
+        "claimed": queue["claimed"],
+        "done": ReviewItem.objects.filter(status=ReviewItem.Status.DONE).count(),
         "oldest_open_age_s": (now - oldest).total_seconds() if oldest else None,
         "labels_last_hour": ReviewLabel.objects.filter(created_at__gte=now - timedelta(hours=1)).count(),
         "labels_last_day": ReviewLabel.objects.filter(created_at__gte=now - timedelta(days=1)).count(),
         "by_reason": dict(waiting.values_list("reason").annotate(n=Count("id")).values_list("reason", "n")),
         "agreement": {"pairs": sum(pairs.values()), "cohen_kappa": cohen_kappa_of_counts(pairs)},
-        "escalations": review_escalation_counts(since=since, waiting=waiting),
+        "escalations": {**review_escalation_counts(since=since), "waiting": queue["escalated"]},
         "guard_vs_review": review_outcomes(since=since),
     }
 
 
-def review_escalation_counts(*, since: datetime | None, waiting: QuerySet[ReviewItem]) -> dict[str, int]:
-    """Items whose independent labels disagreed: those escalated since `since`, those of them settled
-    by a further reviewer, and those still waiting for one (of any age, like `open`)."""
+def _claim_expired(now: datetime) -> Q:
+    return Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now)
+
+
+def review_waiting(*, now: datetime) -> QuerySet[ReviewItem]:
+    """Items nobody works on: open, or claimed past the claim's time, which the next claim takes."""
+    return ReviewItem.objects.filter(Q(status=ReviewItem.Status.OPEN) | _claim_expired(now))
+
+
+def review_queue_counts(*, now: datetime) -> dict[str, int]:
+    """The queue now: items waiting (expired claims included), under a live claim, and, of those
+    waiting, the escalated ones."""
+    waiting = review_waiting(now=now)
+    return {
+        "open": waiting.count(),
+        "claimed": ReviewItem.objects.filter(status=ReviewItem.Status.CLAIMED).exclude(_claim_expired(now)).count(),
+        "escalated": waiting.filter(escalated_at__isnull=False).count(),
+    }
+
+
+def review_escalation_counts(*, since: datetime | None) -> dict[str, int]:
+    """Items whose independent labels disagreed: those escalated since `since`, and those of them
+    settled by a further reviewer (those waiting for one are in `review_queue_counts`)."""
     escalated = ReviewItem.objects.filter(escalated_at__isnull=False)
     if since is not None:
         escalated = escalated.filter(escalated_at__gte=since)
-    return {
-        "raised": escalated.count(),
-        "settled": escalated.filter(status=ReviewItem.Status.DONE).count(),
-        "waiting": waiting.filter(escalated_at__isnull=False).count(),
-    }
+    return {"raised": escalated.count(), "settled": escalated.filter(status=ReviewItem.Status.DONE).count()}
 
 
 def review_skipped_open_count(*, reviewer: Any) -> int:
@@ -393,18 +407,11 @@ def moderation_backlog() -> dict[str, dict[str, int]]:
     """What waits on the platform now, for /metrics: decisions the guard has not completed, webhook
     callbacks not yet delivered or out of attempts, and review items by state. Each count reads a
     partial or leading index, so a scrape stays cheap however many decisions there are."""
-    now = timezone.now()
-    expired = Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now)
-    waiting = ReviewItem.objects.filter(Q(status=ReviewItem.Status.OPEN) | expired)
     return {
         "decisions": {"pending": Decision.objects.filter(status=Decision.Status.PENDING).count()},
         "webhooks": {
             status: WebhookDelivery.objects.filter(status=status).count()
             for status in (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED)
         },
-        "review_items": {
-            "open": waiting.count(),
-            "claimed": ReviewItem.objects.filter(status=ReviewItem.Status.CLAIMED).exclude(expired).count(),
-            "escalated": waiting.filter(escalated_at__isnull=False).count(),
-        },
+        "review_items": review_queue_counts(now=timezone.now()),
     }

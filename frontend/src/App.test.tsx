@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { App } from './App';
 import { AuthProvider } from './auth';
 import { click, json, setupTestRoot, stubFetch, typeInto } from './test/dom';
+import { REVIEW_STATS } from './test/fixtures';
 
 const ADA = { username: 'ada', email: 'ada@example.com', roles: ['reviewer'], is_superuser: false };
 const READINESS_503 = {
@@ -41,20 +42,6 @@ function installFakeFetch() {
   });
   return state;
 }
-
-const REVIEW_STATS = {
-  open: 1,
-  claimed: 0,
-  done: 0,
-  oldest_open_age_s: 30,
-  labels_last_hour: 0,
-  labels_last_day: 0,
-  by_reason: {},
-  agreement: { pairs: 0, cohen_kappa: null },
-  since: null,
-  guard_vs_review: { reviewed: 0, compared: 0, overturned: 0, overturn_rate: null, reviewer_unsafe: 0, by_reason: {}, by_model: [], by_policy: [] },
-  escalations: { raised: 0, settled: 0, waiting: 0 },
-};
 
 const dom = setupTestRoot();
 const { byTestId, waitFor } = dom;

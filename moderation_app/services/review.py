@@ -12,11 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.errors import ApiError
 from moderation_app.models import Case, Decision, ReviewItem, ReviewLabel, ReviewSkip
+from moderation_app.selectors import review_waiting
 from policies_app.models import PolicyVersion
 
 PRIORITY = {
@@ -76,8 +77,8 @@ def review_claim_next(*, reviewer: User) -> ReviewItem | None:
         skipped_since = now - timedelta(minutes=settings.REVIEW_SKIP_MINUTES)
         skipped = ReviewSkip.objects.filter(item=OuterRef("pk"), reviewer=reviewer, skipped_at__gte=skipped_since)
         item = (
-            ReviewItem.objects.select_for_update(skip_locked=True)
-            .filter(Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lt=now))
+            review_waiting(now=now)
+            .select_for_update(skip_locked=True)
             .exclude(labels__reviewer=reviewer)
             .filter(~Exists(skipped))
             .order_by("-priority", "created_at")

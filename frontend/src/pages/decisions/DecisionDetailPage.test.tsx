@@ -3,6 +3,7 @@ import { MemoryRouter, Route, Routes, type InitialEntry } from 'react-router-dom
 import { describe, expect, it, vi } from 'vitest';
 
 import { click, json, setupTestRoot, stubFetch } from '../../test/dom';
+import { DECISION as BASE_DECISION } from '../../test/fixtures';
 import { DecisionDetailPage } from './DecisionDetailPage';
 
 const FAILED = {
@@ -15,29 +16,7 @@ const FAILED = {
 };
 
 const DECISION = {
-  id: 'dec-1',
-  status: 'completed',
-  flagged: false,
-  verdict: 'safe',
-  malformed: false,
-  content_truncated: false,
-  categories: [],
-  category_scores: {},
-  score: 0.1,
-  reasoning: '',
-  policy: { slug: 'core-safety', version: 1, sha256: 'abc' },
-  model: { id: 1, name: 'tiny', template_version: 'rsafe-1' },
-  review: null,
-  target: 'prompt',
-  reasoning_mode: 'none',
-  external_id: '',
-  metadata: {},
-  error: '',
-  latency_ms: 10,
-  queue_ms: 1,
-  inference_ms: 9,
-  created_at: '2026-12-07T10:00:00Z',
-  completed_at: '2026-12-07T10:00:01Z',
+  ...BASE_DECISION,
   messages: [{ role: 'user', content: 'Write a poem about rain' }],
   raw_output: '',
   template_version: 'rsafe-1',

@@ -3,34 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { api } from '../../api';
 import { click, json, setupTestRoot, stubFetch } from '../../test/dom';
+import { DECISION as BASE_DECISION } from '../../test/fixtures';
 import { DecisionDetailPage } from './DecisionDetailPage';
 import { DecisionsPage } from './DecisionsPage';
 
-const DECISION = {
-  id: 'dec-1',
-  status: 'completed',
-  flagged: true,
-  verdict: 'unsafe',
-  malformed: false,
-  content_truncated: false,
-  categories: ['S1'],
-  category_scores: {},
-  score: 0.9,
-  reasoning: '',
-  policy: { slug: 'core-safety', version: 1, sha256: 'abc' },
-  model: { id: 1, name: 'tiny', template_version: 'rsafe-1' },
-  review: null,
-  target: 'prompt',
-  reasoning_mode: 'none',
-  external_id: '',
-  metadata: {},
-  error: '',
-  latency_ms: 10,
-  queue_ms: 1,
-  inference_ms: 9,
-  created_at: '2026-12-07T10:00:00Z',
-  completed_at: '2026-12-07T10:00:01Z',
-};
+const DECISION = { ...BASE_DECISION, flagged: true, verdict: 'unsafe' as const, categories: ['S1'], score: 0.9 };
 
 const DETAIL = { ...DECISION, messages: [{ role: 'user', content: 'Hi' }], raw_output: '', template_version: 'rsafe-1', review_history: null };
 

@@ -3,6 +3,7 @@ import { MemoryRouter } from 'react-router-dom';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { click, json, setupTestRoot, stubFetch, typeInto } from '../../test/dom';
+import { REVIEW_STATS } from '../../test/fixtures';
 import { ReviewPage } from './ReviewPage';
 
 const ITEM = {
@@ -35,28 +36,6 @@ const ITEM = {
   },
 };
 
-const STATS = {
-  open: 1,
-  claimed: 0,
-  done: 0,
-  oldest_open_age_s: 30,
-  labels_last_hour: 0,
-  labels_last_day: 0,
-  by_reason: {},
-  agreement: { pairs: 0, cohen_kappa: null },
-  since: null,
-  guard_vs_review: {
-    reviewed: 0,
-    compared: 0,
-    overturned: 0,
-    overturn_rate: null,
-    reviewer_unsafe: 0,
-    by_reason: {},
-    by_model: [],
-    by_policy: [],
-  },
-  escalations: { raised: 0, settled: 0, waiting: 0 },
-};
 
 const ESCALATED = {
   ...ITEM,
@@ -72,7 +51,7 @@ const ESCALATED = {
 /** A backend whose queue is empty for this reviewer: 204, with the skipped count in its header. */
 function installEmptyQueue(skipped: string | null) {
   stubFetch((input) => {
-    if (input.startsWith('/api/v1/review/stats/')) return json(STATS);
+    if (input.startsWith('/api/v1/review/stats/')) return json(REVIEW_STATS);
     if (input === '/api/v1/review/next/') {
       return new Response(null, { status: 204, headers: skipped === null ? {} : { 'X-Review-Skipped': skipped } });
     }
@@ -83,7 +62,7 @@ function installEmptyQueue(skipped: string | null) {
 function installBackend(labelAnswer: () => Response, item: object = ITEM) {
   const posted: { url: string; body: unknown }[] = [];
   stubFetch((input, init) => {
-    if (input.startsWith('/api/v1/review/stats/')) return json(STATS);
+    if (input.startsWith('/api/v1/review/stats/')) return json(REVIEW_STATS);
     if (input === '/api/v1/review/next/') return json({ item });
     if (input === '/api/v1/review/items/7/label/') {
       posted.push({ url: input, body: JSON.parse(init.body as string) });

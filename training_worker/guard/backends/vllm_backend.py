@@ -37,6 +37,8 @@ from training_worker.guard.types import Continuation, Generation
 TOP_K = 200
 CPU_DTYPES = ("auto", "bfloat16", "float32")
 GOMP_SPINCOUNT = "20000"
+# How long a closing backend waits for its engine process to exit after vLLM stopped it (killed it last).
+ENGINE_EXIT_S = 10.0
 
 
 def _configure_cpu_environment() -> dict[str, Any]:
@@ -120,7 +122,13 @@ class VllmBackend:
     def close(self) -> None:
         """Finish the requests in flight, then stop the engine and its processes."""
         self.driver.close()
-        self.llm.llm_engine.engine_core.shutdown()
+        core = self.llm.llm_engine.engine_core
+        core.shutdown()
+        # vLLM kills an engine process that outlives its grace period but returns without waiting for
+        # it to go: wait here, so a closed backend has left no engine process behind.
+        manager = getattr(getattr(core, "resources", None), "engine_manager", None)  # none in-process
+        for process in getattr(manager, "processes", None) or []:
+            process.join(ENGINE_EXIT_S)
 
     def failure(self) -> str | None:
         """Set once the engine process has stopped (killed, out of memory). vLLM's own monitor marks its

@@ -21,8 +21,10 @@ ended), as JSONL and as CSV. `lost_decision_sweep` times the every-minute sweep'
 decisions through its partial index, and with the index dropped in a transaction that is rolled back;
 `category_index` does the same for a page filtered by a rare category (S9) and by one no decision has
 (S4), through the GIN index of categories. `review_stats` times the review queue's stats (every
-flagged decision has a review item, a quarter of them with two reviewers) against their agreement
-figure computed as before, in Python over every double-labelled item. `cases_export` times the cases
+flagged decision has a review item, a quarter of them with two reviewers, a third reviewer settling
+those whose two labels disagree) against their agreement figure computed as before, in Python over
+every double-labelled item, and the reviewers' own figures (`/api/v1/review/stats/reviewers/`), for
+all of them and for one. `cases_export` times the cases
 export (a labelled case from each flagged decision) the old way and the new.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/arbiter .venv/bin/python bench/decision_list.py --rows 1000000
@@ -101,16 +103,32 @@ FROM generate_series(1, %s) g CROSS JOIN (SELECT * FROM moderation_app_decision 
 
 # Every flagged decision has a review item; four in five are done, and a quarter needed two reviewers.
 REVIEW_FILL_SQL = """
-INSERT INTO moderation_app_reviewitem (reason, priority, status, labels_needed, created_at, done_at, decision_id)
-SELECT 'flagged', 2, CASE WHEN n %% 5 = 0 THEN 'open' ELSE 'done' END, CASE WHEN n %% 4 = 0 THEN 2 ELSE 1 END,
+INSERT INTO moderation_app_reviewitem
+  (reason, guard_verdict, priority, status, labels_needed, created_at, done_at, decision_id)
+SELECT 'flagged', 'unsafe', 2, CASE WHEN n %% 5 = 0 THEN 'open' ELSE 'done' END, CASE WHEN n %% 4 = 0 THEN 2 ELSE 1 END,
   created_at, CASE WHEN n %% 5 = 0 THEN NULL ELSE created_at + interval '1 hour' END, id
 FROM (SELECT id, created_at, row_number() OVER (ORDER BY created_at) n FROM moderation_app_decision WHERE flagged) d
 """
 LABEL_FILL_SQL = """
-INSERT INTO moderation_app_reviewlabel (verdict, categories, rationale, created_at, item_id, reviewer_id)
-SELECT CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, '["S1"]', '', created_at + %s * interval '20 minutes',
+INSERT INTO moderation_app_reviewlabel
+  (verdict, categories, rationale, position, claimed_at, created_at, item_id, reviewer_id)
+SELECT CASE WHEN random() < 0.1 THEN 'safe' ELSE 'unsafe' END, '["S1"]', '', %s,
+  created_at + %s * interval '20 minutes' - random() * interval '3 minutes', created_at + %s * interval '20 minutes',
   id, %s
 FROM moderation_app_reviewitem WHERE status = 'done' AND {items}
+"""
+# Double-labelled items whose two labels disagree were escalated, and a third reviewer settled them.
+ESCALATION_FILL_SQL = """
+UPDATE moderation_app_reviewitem i
+SET escalated_at = created_at + interval '41 minutes', labels_needed = 3, priority = 4
+WHERE labels_needed = 2 AND status = 'done'
+  AND (SELECT count(DISTINCT verdict) FROM moderation_app_reviewlabel l WHERE l.item_id = i.id) = 2
+"""
+SETTLING_FILL_SQL = """
+INSERT INTO moderation_app_reviewlabel
+  (verdict, categories, rationale, position, claimed_at, created_at, item_id, reviewer_id)
+SELECT 'unsafe', '["S1"]', '', 3, created_at + interval '58 minutes', created_at + interval '60 minutes', id, %s
+FROM moderation_app_reviewitem WHERE escalated_at IS NOT NULL
 """
 
 # A labelled case from each flagged decision, as reviews make them.
@@ -149,13 +167,16 @@ def fill(*, rows: int) -> None:
         queue_ms=3.0,
         inference_ms=180.0,
     )
-    reviewers = [get_user_model().objects.create_user(f"list-bench-reviewer-{n}") for n in (1, 2)]
+    reviewers = [get_user_model().objects.create_user(f"list-bench-reviewer-{n}") for n in (1, 2, 3)]
     with connection.cursor() as cursor:
         cursor.execute(FILL_SQL, [rows, template.pk])
         template.delete()
         cursor.execute(REVIEW_FILL_SQL, [])
-        for n, (reviewer, items) in enumerate(zip(reviewers, ("labels_needed >= 1", "labels_needed = 2"), strict=True)):
-            cursor.execute(LABEL_FILL_SQL.format(items=items), [n + 1, reviewer.pk])
+        labelled = ("labels_needed >= 1", "labels_needed = 2")
+        for n, (reviewer, items) in enumerate(zip(reviewers[:2], labelled, strict=True)):
+            cursor.execute(LABEL_FILL_SQL.format(items=items), [n + 1] * 3 + [reviewer.pk])
+        cursor.execute(ESCALATION_FILL_SQL, [])
+        cursor.execute(SETTLING_FILL_SQL, [reviewers[2].pk])
         cursor.execute(CASE_FILL_SQL, [])
         for table in ("decision", "reviewitem", "reviewlabel", "case"):
             cursor.execute(f"VACUUM ANALYZE moderation_app_{table}")
@@ -315,7 +336,13 @@ def review_stats_figures(*, repeats: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from moderation_app.models import ReviewItem
-    from moderation_app.selectors import cohen_kappa, review_outcomes, review_stats
+    from moderation_app.selectors import (
+        cohen_kappa,
+        review_label_pair_counts,
+        review_outcomes,
+        review_reviewer_stats,
+        review_stats,
+    )
 
     def agreement_before() -> float | None:
         pairs = []
@@ -327,6 +354,7 @@ def review_stats_figures(*, repeats: int) -> dict[str, Any]:
         return cohen_kappa(pairs)
 
     now = review_stats()
+    first_reviewer = review_reviewer_stats(since=None)[0]["reviewer"]["id"]
     before_ms = median_ms(agreement_before, repeats=repeats)
     now_ms = median_ms(review_stats, repeats=repeats)
     month_ago = timezone.now() - timedelta(days=30)
@@ -340,7 +368,68 @@ def review_stats_figures(*, repeats: int) -> dict[str, Any]:
         "before_vs_now": round(before_ms / now_ms, 1),
         "guard_vs_review_alone_ms": median_ms(review_outcomes, repeats=repeats),
         "whole_stats_last_30_days_ms": median_ms(lambda: review_stats(since=month_ago), repeats=repeats),
+        "escalations": now["escalations"]["raised"],
+        "reviewer_figures_ms": median_ms(lambda: review_reviewer_stats(since=None), repeats=repeats),
+        "reviewer_figures_last_30_days_ms": median_ms(lambda: review_reviewer_stats(since=month_ago), repeats=repeats),
+        "one_reviewers_figures_ms": median_ms(
+            lambda: review_reviewer_stats(since=None, reviewer_id=first_reviewer), repeats=repeats
+        ),
+        "agreement_pairs": side_by_side(
+            before=pairs_by_sorted_subqueries, now=review_label_pair_counts, repeats=repeats
+        ),
+        "reviewer_figures_guard_verdict": side_by_side(
+            before=lambda: reviewer_figures_through_decisions(review_reviewer_stats),
+            now=lambda: review_reviewer_stats(since=None),
+            repeats=repeats,
+        ),
     }
+
+
+def side_by_side(*, before: Callable[[], Any], now: Callable[[], Any], repeats: int) -> dict[str, Any]:
+    """Two ways to the same figures, timed alternating (so drift on the host lands on both), and
+    whether they gave the same answer."""
+    before_ms, now_ms = [], []
+    for _ in range(repeats):
+        before_ms.append(median_ms(before, repeats=1))
+        now_ms.append(median_ms(now, repeats=1))
+    return {
+        "before_ms": round(statistics.median(before_ms), 1),
+        "now_ms": round(statistics.median(now_ms), 1),
+        "before_vs_now": round(statistics.median(before_ms) / statistics.median(now_ms), 1),
+        "same_answer": before() == now(),
+    }
+
+
+def pairs_by_sorted_subqueries() -> dict[tuple[str, str], int]:
+    """The agreement's verdict pairs as counted before labels kept their place: each double-labelled
+    item's first and second label found by sorting its labels by time, in a subquery each."""
+    from django.db.models import Count, OuterRef, Subquery
+
+    from moderation_app.models import ReviewItem, ReviewLabel
+
+    labels = ReviewLabel.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
+    items = ReviewItem.objects.filter(labels_needed__gte=2).annotate(
+        first=Subquery(labels.values("verdict")[:1]), second=Subquery(labels.values("verdict")[1:2])
+    )
+    pairs = items.exclude(second=None).values_list("first", "second").annotate(n=Count("pk")).order_by()
+    return {(first, second): n for first, second, n in pairs}
+
+
+def reviewer_figures_through_decisions(figures: Callable[..., Any]) -> Any:
+    """The reviewers' figures with each label compared with its decision's verdict, as before review
+    items kept the guard's verdict."""
+    from unittest import mock
+
+    from django.db.models import Count, F, Q
+
+    from moderation_app import selectors
+
+    through = {
+        "guard_compared": Count("pk", filter=~Q(item__decision__verdict="")),
+        "guard_agreed": Count("pk", filter=Q(verdict=F("item__decision__verdict"))),
+    }
+    with mock.patch.dict(selectors._REVIEWER_COUNTS, through):
+        return figures(since=None)
 
 
 class _RolledBack(Exception):

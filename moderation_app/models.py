@@ -189,6 +189,13 @@ class ReviewItem(models.Model):
 
     decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="review_item")
     reason = models.CharField(max_length=16, choices=Reason.choices)
+    guard_verdict = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="The decision's verdict, kept here (decisions are immutable) so the reviewers' figures need"
+        " not read the decisions table; empty if the output was malformed.",
+    )
     priority = models.PositiveSmallIntegerField(help_text="Higher is served first.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     labels_needed = models.PositiveSmallIntegerField(
@@ -198,6 +205,7 @@ class ReviewItem(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claim_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When the live claim was taken.")
     escalated_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -248,11 +256,26 @@ class ReviewLabel(models.Model):
     verdict = models.CharField(max_length=16)
     categories = models.JSONField(default=list)
     rationale = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(
+        help_text="1 for the item's first label, 2 for its second (independent) one, 3 for the label that settled"
+        " their disagreement."
+    )
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the reviewer claimed the item: the label took them from then until created_at.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.UniqueConstraint(fields=["item", "reviewer"], name="review_label_one_per_reviewer")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="review_label_one_per_reviewer"),
+            # Also the index by which the review stats pair each second label with the first.
+            models.UniqueConstraint(fields=["item", "position"], name="review_label_one_per_position"),
+        ]
+        # The review stats count the labels given in a period, and the reviewers' figures group them.
+        indexes = [models.Index(fields=["created_at"], name="review_label_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.verdict} by {self.reviewer_id}"

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, BooleanField, Count, DurationField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -217,14 +217,13 @@ def review_label_pair_counts(*, since: datetime | None = None) -> dict[tuple[str
     """How many items with two independent labels (the second given since `since`) got each (first,
     second) pair of verdicts, counted by the database: reading every such item and its labels took
     seconds once there were 20,000. Items whose labels disagreed count as soon as they are escalated,
-    not once settled: waiting for the settling label left the open disagreements out of the figure."""
-    labels = ReviewLabel.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
-    items = ReviewItem.objects.filter(labels_needed__gte=2).annotate(
-        first=Subquery(labels.values("verdict")[:1]), second=Subquery(labels.values("verdict")[1:2])
-    )
+    not once settled: waiting for the settling label left the open disagreements out of the figure.
+    Each second label finds its first by the item and place, through their unique index."""
+    seconds = ReviewLabel.objects.filter(position=2)
     if since is not None:
-        items = items.annotate(second_at=Subquery(labels.values("created_at")[1:2])).filter(second_at__gte=since)
-    pairs = items.exclude(second=None).values_list("first", "second").annotate(n=Count("pk")).order_by()
+        seconds = seconds.filter(created_at__gte=since)
+    first = ReviewLabel.objects.filter(item_id=OuterRef("item_id"), position=1).values("verdict")
+    pairs = seconds.annotate(first=Subquery(first)).values_list("first", "verdict").annotate(n=Count("pk")).order_by()
     return {(first, second): n for first, second, n in pairs}
 
 
@@ -333,6 +332,111 @@ def _review_stats(*, since: datetime | None) -> dict[str, Any]:
         "agreement": {"pairs": sum(pairs.values()), "cohen_kappa": cohen_kappa_of_counts(pairs)},
         "escalations": {**review_escalation_counts(since=since), "waiting": queue["escalated"]},
         "guard_vs_review": review_outcomes(since=since),
+    }
+
+
+def labels_disagree(*, labels: list[tuple[str, list[str]]]) -> bool:
+    """Whether independent labels, as (verdict, categories), differ in verdict or in categories: a
+    case trains the categories too, so two unsafe labels naming different ones are no agreement.
+
+    >>> labels_disagree(labels=[("unsafe", ["S1", "S2"]), ("unsafe", ["S2", "S1"])])
+    False
+    >>> labels_disagree(labels=[("unsafe", ["S1"]), ("safe", [])])
+    True
+    >>> labels_disagree(labels=[("unsafe", ["S1"]), ("unsafe", ["S1", "S3"])])
+    True
+    >>> labels_disagree(labels=[("safe", [])])
+    False
+    """
+    return len({(verdict, frozenset(categories)) for verdict, categories in labels}) > 1
+
+
+def review_reviewer_stats(*, since: datetime | None, reviewer_id: int | None = None) -> list[dict[str, Any]]:
+    """Each reviewer's labels given since `since` (all time when None), or one reviewer's: how many,
+    how long each took from the claim, how often they agreed with the guard and with a second,
+    independent reviewer, and how the escalations they were part of were settled. Busiest first."""
+    labels = ReviewLabel.objects.all()
+    if since is not None:
+        labels = labels.filter(created_at__gte=since)
+    if reviewer_id is not None:
+        labels = labels.filter(reviewer_id=reviewer_id)
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in labels.values("reviewer_id", "reviewer__username")
+        .annotate(**_REVIEWER_COUNTS, handle=Avg(F("created_at") - F("claimed_at"), output_field=DurationField()))
+        .order_by()
+    ]
+    rows.sort(key=lambda row: (-row["labels"], row["reviewer__username"]))
+    settled = _escalation_outcomes(since=since, reviewer_id=reviewer_id)
+    return [_reviewer_figures(row, settled.get(row["reviewer_id"], Counter())) for row in rows]
+
+
+# One of the two independent labels an escalation compared.
+_COMPARED = Q(item__escalated_at__isnull=False, position__lte=2)
+_REVIEWER_COUNTS = {
+    "labels": Count("pk"),
+    "unsafe": Count("pk", filter=Q(verdict="unsafe")),
+    # A malformed output has no verdict to agree with.
+    "guard_compared": Count("pk", filter=~Q(item__guard_verdict="")),
+    "guard_agreed": Count("pk", filter=Q(verdict=F("item__guard_verdict"))),
+    # Items with two independent labels, both given: done without an escalation, or escalated.
+    "paired": Count(
+        "pk",
+        filter=Q(position=2)
+        | Q(position=1, item__labels_needed__gte=2)
+        & (Q(item__status=ReviewItem.Status.DONE) | Q(item__escalated_at__isnull=False)),
+    ),
+    "disagreed": Count("pk", filter=_COMPARED),
+    "settled": Count("pk", filter=Q(position=3)),
+}
+
+
+def _escalation_outcomes(*, since: datetime | None, reviewer_id: int | None) -> dict[int, Counter[str]]:
+    """Per reviewer, of their labels given since `since` that an escalation compared and a further
+    label has since settled: how many the settling label agreed with (upheld) and how many it did
+    not (overruled)."""
+    compared = ReviewLabel.objects.filter(_COMPARED)
+    settling = ReviewLabel.objects.filter(position=3)
+    if since is not None:
+        compared = compared.filter(created_at__gte=since)
+        settling = settling.filter(created_at__gte=since)  # it came after the labels it settled
+    if reviewer_id is not None:
+        compared = compared.filter(reviewer_id=reviewer_id)
+    settled = {
+        item: (verdict, categories)
+        for item, verdict, categories in settling.values_list("item_id", "verdict", "categories").order_by()
+    }
+    outcomes: dict[int, Counter[str]] = {}
+    for reviewer, item, verdict, categories in compared.values_list(
+        "reviewer_id", "item_id", "verdict", "categories"
+    ).order_by():
+        if item in settled:
+            overruled = labels_disagree(labels=[(verdict, categories), settled[item]])
+            outcomes.setdefault(reviewer, Counter())["overruled" if overruled else "upheld"] += 1
+    return outcomes
+
+
+def _reviewer_figures(row: dict[str, Any], settled: Counter[str]) -> dict[str, Any]:
+    def rate(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    handle = row["handle"]
+    return {
+        "reviewer": {"id": row["reviewer_id"], "username": row["reviewer__username"]},
+        "labels": row["labels"],
+        "unsafe_rate": rate(row["unsafe"], row["labels"]),
+        "mean_handle_s": handle.total_seconds() if handle is not None else None,
+        "guard": {
+            "compared": row["guard_compared"],
+            "agreed": row["guard_agreed"],
+            "agreement_rate": rate(row["guard_agreed"], row["guard_compared"]),
+        },
+        "second_opinions": {
+            "paired": row["paired"],
+            "agreed": row["paired"] - row["disagreed"],
+            "agreement_rate": rate(row["paired"] - row["disagreed"], row["paired"]),
+        },
+        "escalations": {"settled": row["settled"], "upheld": settled["upheld"], "overruled": settled["overruled"]},
     }
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("review/items/<int:item_id>/label/", review.ReviewLabelApi.as_view(), name="review-label"),
     path("review/items/<int:item_id>/release/", review.ReviewReleaseApi.as_view(), name="review-release"),
     path("review/stats/", review.ReviewStatsApi.as_view(), name="review-stats"),
+    path("review/stats/reviewers/", review.ReviewerStatsApi.as_view(), name="review-reviewer-stats"),
     path("cases/", review.CaseListApi.as_view(), name="case-list"),
     path("cases/import/", review.CaseImportApi.as_view(), name="case-import"),
     path("cases/export/", review.CaseExportApi.as_view(), name="case-export"),

@@ -163,6 +163,7 @@ describe('the app', () => {
         return json(ADA);
       }
       if (!backend.signedIn) return signedOut();
+      if (input.startsWith('/api/v1/review/stats/reviewers/')) return json([]);
       if (input.startsWith('/api/v1/review/stats/')) return json(REVIEW_STATS);
       if (input === '/api/v1/review/next/' && init.method === 'POST') return json({ item });
       return undefined;

@@ -86,9 +86,9 @@ export function useAuth(): AuthContextValue {
   return value;
 }
 
-/** The signed-in user's name, or null (signed out, or outside an `AuthProvider`, as in a page's tests). */
-export function useSignedInUsername(): string | null {
-  return useContext(AuthContext)?.user?.username ?? null;
+/** The signed-in user, or null (signed out, or outside an `AuthProvider`, as in a page's tests). */
+export function useSignedInUser(): User | null {
+  return useContext(AuthContext)?.user ?? null;
 }
 
 /** Where the login page sends the user afterwards; the guard stores it in the location state. */

@@ -27,6 +27,7 @@ from moderation_app.selectors import (
     decision_review_labels,
     review_item_get,
     review_labels_visible,
+    review_reviewer_stats,
     review_skipped_open_count,
     review_stats,
 )
@@ -147,6 +148,54 @@ class ReviewStatsApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return Response(review_stats(since=filters.validated_data["since"]))
+
+
+class ReviewerStatsApi(APIView):
+    """Each reviewer's figures since `since` (all time without it). An administrator sees every
+    reviewer; anyone else with the reviewer role sees their own figures only."""
+
+    permission_classes = [IsReviewer]
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        since = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        class ReviewerSerializer(serializers.Serializer[Any]):
+            id = serializers.IntegerField()
+            username = serializers.CharField()
+
+        class RateSerializer(serializers.Serializer[Any]):
+            agreed = serializers.IntegerField()
+            agreement_rate = serializers.FloatField(allow_null=True)
+
+        class GuardSerializer(RateSerializer):
+            compared = serializers.IntegerField(help_text="Labels on decisions with a guard verdict (not malformed).")
+
+        class PairSerializer(RateSerializer):
+            paired = serializers.IntegerField(help_text="Labels with a second, independent label beside them.")
+
+        class EscalationSerializer(serializers.Serializer[Any]):
+            settled = serializers.IntegerField(help_text="Escalations this reviewer's label settled.")
+            upheld = serializers.IntegerField(help_text="Disagreements this reviewer was in, settled their way.")
+            overruled = serializers.IntegerField(help_text="Of those, settled the other way.")
+
+        reviewer = ReviewerSerializer()
+        labels = serializers.IntegerField()
+        unsafe_rate = serializers.FloatField(allow_null=True)
+        mean_handle_s = serializers.FloatField(allow_null=True, help_text="Mean seconds from claim to label.")
+        guard = GuardSerializer()
+        second_opinions = PairSerializer()
+        escalations = EscalationSerializer()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        user = _reviewer(request)
+        rows = review_reviewer_stats(
+            since=filters.validated_data["since"], reviewer_id=None if user.is_superuser else user.pk
+        )
+        return Response(self.OutputSerializer(rows, many=True).data)
 
 
 class CaseOutputSerializer(serializers.ModelSerializer[Case]):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.errors import ApiError
 from moderation_app.models import Case, Decision, ReviewItem, ReviewLabel, ReviewSkip
-from moderation_app.selectors import review_waiting
+from moderation_app.selectors import labels_disagree, review_waiting
 from policies_app.models import PolicyVersion
 
 PRIORITY = {
@@ -54,6 +54,7 @@ def review_item_build(*, decision: Decision, rand: Callable[[], float] = random.
     return ReviewItem(
         decision=decision,
         reason=reason,
+        guard_verdict=decision.verdict,
         priority=PRIORITY[ReviewItem.Reason(reason)],
         labels_needed=2 if rand() < settings.REVIEW_SECOND_OPINION_RATE else 1,
     )
@@ -89,7 +90,8 @@ def review_claim_next(*, reviewer: User) -> ReviewItem | None:
         item.status = ReviewItem.Status.CLAIMED
         item.claimed_by = reviewer
         item.claim_expires_at = now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
-        item.save(update_fields=["status", "claimed_by", "claim_expires_at"])
+        item.claimed_at = now
+        item.save(update_fields=["status", "claimed_by", "claim_expires_at", "claimed_at"])
     return item
 
 
@@ -99,7 +101,7 @@ def review_release(*, item: ReviewItem, reviewer: User) -> ReviewItem:
     next claim was the item they had just skipped."""
     with transaction.atomic():
         updated = ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.CLAIMED, claimed_by=reviewer).update(
-            status=ReviewItem.Status.OPEN, claimed_by=None, claim_expires_at=None
+            status=ReviewItem.Status.OPEN, claimed_by=None, claim_expires_at=None, claimed_at=None
         )
         if not updated:
             raise ApiError(code="not_claimed", message="you do not hold a claim on this item", status_code=409)
@@ -123,12 +125,19 @@ def review_label(
         # lost the rationale they spent the time on (another claim would clear the page's draft).
         codes = [c["code"] for c in locked.decision.policy_version.spec["categories"]]
         _check_label(verdict=verdict, categories=categories, codes=codes)
+        earlier = list(locked.labels.order_by("position"))
         label = ReviewLabel.objects.create(
-            item=locked, reviewer=reviewer, verdict=verdict, categories=categories, rationale=rationale
+            item=locked,
+            reviewer=reviewer,
+            verdict=verdict,
+            categories=categories,
+            rationale=rationale,
+            position=len(earlier) + 1,
+            claimed_at=locked.claimed_at,
         )
-        labels = list(locked.labels.order_by("created_at", "id"))
-        locked.claimed_by, locked.claim_expires_at = None, None
-        fields = ["status", "claimed_by", "claim_expires_at"]
+        labels = [*earlier, label]
+        locked.claimed_by, locked.claim_expires_at, locked.claimed_at = None, None, None
+        fields = ["status", "claimed_by", "claim_expires_at", "claimed_at"]
         if len(labels) < locked.labels_needed:
             locked.status = ReviewItem.Status.OPEN
         elif locked.escalated_at is None and labels_disagree(labels=[(x.verdict, x.categories) for x in labels]):
@@ -141,22 +150,6 @@ def review_label(
             _review_case_create(item=locked, label=label if locked.escalated_at else labels[0])
         locked.save(update_fields=fields)
     return label
-
-
-def labels_disagree(*, labels: list[tuple[str, list[str]]]) -> bool:
-    """Whether independent labels, as (verdict, categories), differ in verdict or in categories: a
-    case trains the categories too, so two unsafe labels naming different ones are no agreement.
-
-    >>> labels_disagree(labels=[("unsafe", ["S1", "S2"]), ("unsafe", ["S2", "S1"])])
-    False
-    >>> labels_disagree(labels=[("unsafe", ["S1"]), ("safe", [])])
-    True
-    >>> labels_disagree(labels=[("unsafe", ["S1"]), ("unsafe", ["S1", "S3"])])
-    True
-    >>> labels_disagree(labels=[("safe", [])])
-    False
-    """
-    return len({(verdict, frozenset(categories)) for verdict, categories in labels}) > 1
 
 
 def _escalate(*, item: ReviewItem, labels_given: int) -> None:

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { createApiClient } from '../api';
-import { claimNext, escalationText, formatOverturns, pairsText, skippedCount, skippedText, statsSince } from './review';
+import { ApiError, createApiClient } from '../api';
+import { formatDuration } from './format';
+import {
+  agreementText,
+  claimNext,
+  escalationText,
+  fetchReviewerStats,
+  formatOverturns,
+  pairsText,
+  percentText,
+  skippedCount,
+  skippedText,
+  statsSince,
+  upheldText,
+} from './review';
 
 /** A client whose every request gets `response`. */
 const answering = (response: () => Response) => createApiClient({ fetch: async () => response(), csrfToken: () => null });
@@ -77,5 +90,81 @@ describe('formatOverturns', () => {
 
   it('shows a dash when nothing could be compared', () => {
     expect(formatOverturns({ compared: 0, overturned: 0, overturn_rate: null })).toBe('—');
+  });
+});
+
+describe('percentText', () => {
+  it('gives a whole percent, and one decimal where rounding would say 0% or 100% of what is neither', () => {
+    expect(percentText(2 / 3)).toBe('67%');
+    expect(percentText(1)).toBe('100%');
+    expect(percentText(0)).toBe('0%');
+    expect(percentText(0.004)).toBe('0.4%');
+    expect(percentText(0.0001)).toBe('0.1%');
+    expect(percentText(0.998)).toBe('99.8%');
+    expect(percentText(0.99999)).toBe('99.9%');
+  });
+
+  it('shows a dash for a rate there is nothing to compute from', () => {
+    expect(percentText(null)).toBe('—');
+    expect(percentText(undefined)).toBe('—');
+    expect(percentText(Number.NaN)).toBe('—');
+  });
+});
+
+describe('agreementText', () => {
+  it('gives the rate and how many labels it is of', () => {
+    expect(agreementText(2 / 3, 3)).toBe('67% of 3');
+    expect(agreementText(0.5, 2)).toBe('50% of 2');
+    expect(agreementText(0, 4)).toBe('0% of 4');
+  });
+
+  it('shows a dash when nothing was compared', () => {
+    expect(agreementText(null, 0)).toBe('—');
+    expect(agreementText(null, 3)).toBe('—');
+  });
+});
+
+describe('upheldText', () => {
+  it('gives the settled disagreements that went the reviewer’s way and the other way, or a dash for none', () => {
+    expect(upheldText({ upheld: 2, overruled: 1 })).toBe('2 / 1');
+    expect(upheldText({ upheld: 0, overruled: 3 })).toBe('0 / 3');
+    expect(upheldText({ upheld: 0, overruled: 0 })).toBe('—');
+  });
+});
+
+describe('a reviewer’s time per label', () => {
+  it('reads as the other durations do, and as a dash when no label has a claim time', () => {
+    expect(formatDuration(31.2)).toBe('31 s');
+    expect(formatDuration(192)).toBe('3 min 12 s');
+    expect(formatDuration(null)).toBe('—');
+  });
+});
+
+describe('fetchReviewerStats', () => {
+  const recording = (body: unknown) => {
+    const urls: string[] = [];
+    const client = createApiClient({
+      fetch: async (input) => {
+        urls.push(input);
+        return new Response(JSON.stringify(body), { status: 200 });
+      },
+      csrfToken: () => null,
+    });
+    return { client, urls };
+  };
+
+  it('asks for the period’s start, or for all time without one', async () => {
+    const { client, urls } = recording([]);
+    expect(await fetchReviewerStats('2026-12-01T00:00:00.000Z', undefined, client)).toEqual([]);
+    expect(await fetchReviewerStats(null, undefined, client)).toEqual([]);
+    expect(urls).toEqual([
+      '/api/v1/review/stats/reviewers/?since=2026-12-01T00%3A00%3A00.000Z',
+      '/api/v1/review/stats/reviewers/',
+    ]);
+  });
+
+  it('refuses an answer that is not a list of reviewers', async () => {
+    const { client } = recording({ open: 1 });
+    await expect(fetchReviewerStats(null, undefined, client)).rejects.toBeInstanceOf(ApiError);
   });
 });

@@ -1,6 +1,6 @@
 /** The review queue's endpoints and shapes. */
 
-import { api, ApiError, type ApiClient } from '../api';
+import { api, ApiError, NETWORK_ERROR_STATUS, type ApiClient } from '../api';
 import type { DecisionDetail, PolicyCategory, ReviewLabel } from './decisions';
 import type { LabelDraft } from './reviewKeys';
 
@@ -61,6 +61,23 @@ export interface ReviewStats {
   escalations: EscalationCounts;
 }
 
+/** One reviewer's labels over a period, and how they stood against the guard and the other reviewers. */
+export interface ReviewerFigures {
+  reviewer: { id: number; username: string };
+  labels: number;
+  unsafe_rate: number | null;
+  /** Mean seconds from claim to label; null when none of the labels has a claim time (older labels). */
+  mean_handle_s: number | null;
+  /** Labels whose verdict matched the guard's, of those with a guard verdict (a malformed output has none). */
+  guard: { compared: number; agreed: number; agreement_rate: number | null };
+  /** Labels with a second, independent reviewer's label beside them, and how many agreed with it
+   * (verdict and categories). */
+  second_opinions: { paired: number; agreed: number; agreement_rate: number | null };
+  /** Escalations this reviewer's label settled as the third reviewer; and, of the settled disagreements
+   * they were part of, how many went their way (upheld) and how many the other way (overruled). */
+  escalations: { settled: number; upheld: number; overruled: number };
+}
+
 /** The periods the queue's agreement figures can cover, in days (`all`: every finished item). */
 export const STATS_WINDOWS = [
   { value: '1', label: 'Last 24 hours' },
@@ -90,6 +107,29 @@ export function formatOverturns(counts: Pick<OutcomeCounts, 'compared' | 'overtu
   const percent = counts.overturn_rate * 100;
   const shown = percent > 0 && percent < 1 ? percent.toFixed(1) : Math.round(percent).toString();
   return `${counts.overturned} of ${counts.compared} (${shown}%)`;
+}
+
+/** A rate as a whole percent: 0.667 → "67%"; one decimal where rounding would give 0% or 100% for
+ * what is neither (0.004 → "0.4%", 0.998 → "99.8%"); nothing → "—". */
+export function percentText(rate: number | null | undefined): string {
+  if (rate === null || rate === undefined || !Number.isFinite(rate)) return '—';
+  const percent = rate * 100;
+  const tenths = Math.round(percent * 10) / 10;
+  if (percent > 0 && percent < 1) return `${Math.max(0.1, tenths).toFixed(1)}%`;
+  if (percent > 99 && percent < 100) return `${Math.min(99.9, tenths).toFixed(1)}%`;
+  return `${Math.round(percent)}%`;
+}
+
+/** An agreement rate and what it is of: 2 agreed of 3 → "67% of 3"; nothing to compare → "—". */
+export function agreementText(rate: number | null, of: number): string {
+  if (rate === null || of === 0) return '—';
+  return `${percentText(rate)} of ${of}`;
+}
+
+/** Of a reviewer's settled disagreements, those upheld and overruled: "2 / 1"; none settled → "—". */
+export function upheldText({ upheld, overruled }: Pick<ReviewerFigures['escalations'], 'upheld' | 'overruled'>): string {
+  if (upheld === 0 && overruled === 0) return '—';
+  return `${upheld} / ${overruled}`;
 }
 
 export const REASON_TEXT: Record<string, string> = {
@@ -144,13 +184,31 @@ export function releaseItem(itemId: number, client: ApiClient = api): Promise<un
   return client.post<unknown>(`/api/v1/review/items/${itemId}/release/`);
 }
 
+/** The query string of a period's `since`: none for all time. */
+function sinceQuery(since: string | null): string {
+  return since === null ? '' : `?${new URLSearchParams({ since }).toString()}`;
+}
+
 export function fetchReviewStats(
   since: string | null,
   signal?: AbortSignal,
   client: ApiClient = api,
 ): Promise<ReviewStats> {
-  const query = since === null ? '' : `?${new URLSearchParams({ since }).toString()}`;
-  return client.get<ReviewStats>(`/api/v1/review/stats/${query}`, { signal });
+  return client.get<ReviewStats>(`/api/v1/review/stats/${sinceQuery(since)}`, { signal });
+}
+
+/** Each reviewer's figures since `since`, busiest first: every reviewer's for a superuser, the
+ * caller's own for anyone else. */
+export async function fetchReviewerStats(
+  since: string | null,
+  signal?: AbortSignal,
+  client: ApiClient = api,
+): Promise<ReviewerFigures[]> {
+  const body = await client.get<unknown>(`/api/v1/review/stats/reviewers/${sinceQuery(since)}`, { signal });
+  if (!Array.isArray(body)) {
+    throw new ApiError(NETWORK_ERROR_STATUS, 'invalid_response', 'The reviewers’ figures are not a list.');
+  }
+  return body as ReviewerFigures[];
 }
 
 /** A claim that is no longer the caller's: it expired, or the item went to someone else. */

@@ -1,10 +1,10 @@
 /**
  * Backend answers that several component tests start from: a completed safe decision as the audit
- * list shows it, and the stats of a review queue with one open item and nothing finished. Tests
- * spread them and change what they are about.
+ * list shows it, the stats of a review queue with one open item and nothing finished, and one
+ * reviewer's figures. Tests spread them and change what they are about.
  */
 import type { Decision } from '../lib/decisions';
-import type { ReviewStats } from '../lib/review';
+import type { ReviewerFigures, ReviewStats } from '../lib/review';
 
 export const DECISION: Decision = {
   id: 'dec-1',
@@ -53,4 +53,16 @@ export const REVIEW_STATS: ReviewStats = {
     by_policy: [],
   },
   escalations: { raised: 0, settled: 0, waiting: 0 },
+};
+
+/** A reviewer with three labels: two of three agreeing with the guard, one of two with a second
+ * reviewer, and one disagreement settled their way. */
+export const REVIEWER_FIGURES: ReviewerFigures = {
+  reviewer: { id: 3, username: 'ana' },
+  labels: 3,
+  unsafe_rate: 1,
+  mean_handle_s: 31.2,
+  guard: { compared: 3, agreed: 2, agreement_rate: 2 / 3 },
+  second_opinions: { paired: 2, agreed: 1, agreement_rate: 0.5 },
+  escalations: { settled: 0, upheld: 1, overruled: 0 },
 };

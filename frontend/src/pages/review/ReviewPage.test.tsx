@@ -3,7 +3,7 @@ import { MemoryRouter } from 'react-router-dom';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { click, json, setupTestRoot, stubFetch, typeInto } from '../../test/dom';
-import { REVIEW_STATS } from '../../test/fixtures';
+import { REVIEW_STATS, REVIEWER_FIGURES } from '../../test/fixtures';
 import { ReviewPage } from './ReviewPage';
 
 const ITEM = {
@@ -48,9 +48,13 @@ const ESCALATED = {
   ],
 };
 
+/** The requests the last installed backend received, as `"METHOD url"`. */
+let requests: string[] = [];
+
 /** A backend whose queue is empty for this reviewer: 204, with the skipped count in its header. */
 function installEmptyQueue(skipped: string | null) {
-  stubFetch((input) => {
+  requests = stubFetch((input) => {
+    if (input.startsWith('/api/v1/review/stats/reviewers/')) return json([REVIEWER_FIGURES]);
     if (input.startsWith('/api/v1/review/stats/')) return json(REVIEW_STATS);
     if (input === '/api/v1/review/next/') {
       return new Response(null, { status: 204, headers: skipped === null ? {} : { 'X-Review-Skipped': skipped } });
@@ -61,7 +65,8 @@ function installEmptyQueue(skipped: string | null) {
 
 function installBackend(labelAnswer: () => Response, item: object = ITEM) {
   const posted: { url: string; body: unknown }[] = [];
-  stubFetch((input, init) => {
+  requests = stubFetch((input, init) => {
+    if (input.startsWith('/api/v1/review/stats/reviewers/')) return json([REVIEWER_FIGURES]);
     if (input.startsWith('/api/v1/review/stats/')) return json(REVIEW_STATS);
     if (input === '/api/v1/review/next/') return json({ item });
     if (input === '/api/v1/review/items/7/label/') {
@@ -131,6 +136,33 @@ describe('the review page', () => {
     ]);
     expect(byTestId('review-recorded')?.textContent).toContain('unsafe · S1');
     expect(dom.container.querySelector('a[href="/decisions/dec-1"]')).not.toBeNull();
+  });
+
+  it('shows the reviewer figures below the item, loaded once rather than after every label', async () => {
+    installBackend(() =>
+      json({ id: 1, item: 7, reviewer: 'ana', verdict: 'safe', categories: [], rationale: '', created_at: '' }, 201),
+    );
+    await openItem();
+    await waitFor(() => byTestId('reviewer-table'), 'the reviewer figures');
+    // Outside an AuthProvider nobody is signed in, so no superuser: the reviewer's own figures.
+    expect(byTestId('reviewer-stats')?.querySelector('h2')?.textContent).toBe('Your figures');
+    const order = [
+      ...dom.container.querySelectorAll(
+        '[data-testid="review-stats"], [aria-labelledby="review-label-heading"], [data-testid="reviewer-stats"]',
+      ),
+    ];
+    expect(order.map((node) => node.getAttribute('data-testid') ?? node.tagName)).toEqual([
+      'review-stats',
+      'FORM',
+      'reviewer-stats',
+    ]);
+
+    await press('s');
+    await press('Enter');
+    await waitFor(() => byTestId('review-recorded'), 'the recorded label');
+    const queueStats = () => requests.filter((request) => /^GET \/api\/v1\/review\/stats\/(\?|$)/.test(request));
+    await waitFor(() => (queueStats().length === 3 ? true : null), 'the queue stats after the claim and the label');
+    expect(requests.filter((request) => request.startsWith('GET /api/v1/review/stats/reviewers/'))).toHaveLength(1);
   });
 
   it('shows an escalated item with a banner and both earlier labels, categories by name', async () => {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 
-import { useSignedInUsername } from '../../auth';
+import { useSignedInUser } from '../../auth';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import type { PolicyCategory, ReviewLabel } from '../../lib/decisions';
 import { formatCountdown, formatDateTime, formatScore } from '../../lib/format';
@@ -27,6 +27,7 @@ import {
 import { Messages } from '../decisions/Messages';
 import { TraceText } from '../decisions/TraceText';
 import { VerdictBadge } from '../decisions/Verdict';
+import { ReviewerStatsPanel } from './ReviewerStatsPanel';
 import { ReviewStatsPanel } from './ReviewStatsPanel';
 
 type Phase = 'idle' | 'claiming' | 'empty' | 'item' | 'submitting' | 'recorded';
@@ -51,7 +52,8 @@ export function ReviewPage() {
   const [draft, setDraft] = useState<LabelDraft>(EMPTY_DRAFT);
   /** The draft on screen came back from before (the session lapsed, or the page was left). */
   const [draftRestored, setDraftRestored] = useState(false);
-  const reviewer = useSignedInUsername();
+  const user = useSignedInUser();
+  const reviewer = user?.username ?? null;
   const [error, setError] = useState<unknown>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [recorded, setRecorded] = useState<{ label: ReviewLabel; decisionId: string } | null>(null);
@@ -442,6 +444,9 @@ export function ReviewPage() {
           </aside>
         </div>
       )}
+
+      {/* Below the item, so it does not push the item down; loaded on its own, not after every label. */}
+      <ReviewerStatsPanel isSuperuser={user?.is_superuser === true} />
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { Link, Outlet, Route, Routes } from 'react-router-dom';
 import { RequireAuth, useAuth } from './auth';
 import { AppShell } from './components/AppShell';
 import { canAccess, SECTIONS, type Audience, type SectionPath } from './nav';
+import { ApiKeysPage } from './pages/apiKeys/ApiKeysPage';
 import { CasesPage } from './pages/cases/CasesPage';
 import { DecisionDetailPage } from './pages/decisions/DecisionDetailPage';
 import { DecisionsPage } from './pages/decisions/DecisionsPage';
@@ -27,6 +28,7 @@ const PAGES: Record<SectionPath, ComponentType> = {
   '/cases': CasesPage,
   '/models': ModelsPage,
   '/training': TrainingPage,
+  '/api-keys': ApiKeysPage,
 };
 
 /** Pages below a section (a detail page), open to the same roles as their section. */
@@ -46,7 +48,11 @@ function RequireRole({ roles, children }: { roles: Audience; children: ReactNode
     return (
       <div className="stack">
         <h1>No access</h1>
-        <p>Your account does not have a role that can open this section.</p>
+        <p>
+          {roles === 'admins'
+            ? 'Only administrators can open this section.'
+            : 'Your account does not have a role that can open this section.'}
+        </p>
         <p>
           <Link to="/">Go to System status</Link>
         </p>

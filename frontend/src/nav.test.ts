@@ -25,6 +25,20 @@ describe('navFor with the real config', () => {
   it('shows nothing to an anonymous visitor', () => {
     expect(navFor(null)).toEqual([]);
   });
+
+  it('shows API keys to superusers only, not to a user holding every role', () => {
+    expect(labels(navFor(user([], true)))).toContain('API keys');
+    expect(labels(navFor(user(['policy_editor', 'reviewer', 'ml_engineer'])))).not.toContain('API keys');
+  });
+});
+
+describe('the admins audience', () => {
+  it('lets superusers in and nobody else, whatever their roles', () => {
+    expect(canAccess(user([], true), 'admins')).toBe(true);
+    expect(canAccess(user(['policy_editor', 'reviewer', 'ml_engineer']), 'admins')).toBe(false);
+    expect(canAccess(user(['admins']), 'admins')).toBe(false); // a group named like it is no role
+    expect(canAccess(null, 'admins')).toBe(false);
+  });
 });
 
 describe('navFor role filtering', () => {

@@ -7,8 +7,11 @@ export type Role = 'policy_editor' | 'reviewer' | 'ml_engineer';
 
 export const ALL_ROLES: readonly Role[] = ['policy_editor', 'reviewer', 'ml_engineer'];
 
-/** Who may see a section: every signed-in user, or anyone holding at least one of the listed roles. */
-export type Audience = 'everyone' | readonly Role[];
+/**
+ * Who may see a section: every signed-in user, administrators (superusers) only, or anyone holding
+ * at least one of the listed roles (a superuser holds them all).
+ */
+export type Audience = 'everyone' | 'admins' | readonly Role[];
 
 export interface NavItem {
   path: string;
@@ -31,6 +34,7 @@ export const SECTIONS = [
   { path: '/cases', label: 'Cases', roles: ['policy_editor', 'reviewer', 'ml_engineer'] },
   { path: '/models', label: 'Models', roles: ['ml_engineer'] },
   { path: '/training', label: 'Training', roles: ['ml_engineer'] },
+  { path: '/api-keys', label: 'API keys', roles: 'admins' },
 ] as const satisfies readonly NavItem[];
 
 export type SectionPath = (typeof SECTIONS)[number]['path'];
@@ -39,6 +43,7 @@ export type SectionPath = (typeof SECTIONS)[number]['path'];
 export function canAccess(user: RoleHolder | null, audience: Audience): boolean {
   if (!user) return false;
   if (audience === 'everyone' || user.is_superuser) return true;
+  if (audience === 'admins') return false; // no role opens it, not even all of them
   return audience.some((role) => user.roles.includes(role));
 }
 

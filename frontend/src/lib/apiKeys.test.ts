@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  EMPTY_NEW_KEY,
+  checkNewKey,
+  curlExample,
+  errorsByField,
+  formatLastUsed,
+  formatRateLimit,
+  mergeApiKeys,
+  newKeyBody,
+  sortApiKeys,
+  withoutSecrets,
+  type ApiKey,
+} from './apiKeys';
+
+const KEY: ApiKey = {
+  prefix: 'aaaa1111',
+  name: 'chat',
+  policy: 'core-safety',
+  rate_limit_per_minute: 600,
+  webhook_url: '',
+  created_by: 'admin',
+  created_at: '2026-12-01T10:00:00Z',
+  last_used_at: null,
+  revoked_at: null,
+};
+
+describe('the new-key form', () => {
+  it('needs a name and a whole-number rate, and leaves the rest to the server', () => {
+    expect(checkNewKey(EMPTY_NEW_KEY).map((error) => error.field)).toEqual(['name']);
+    expect(checkNewKey({ ...EMPTY_NEW_KEY, name: '  ' }).map((error) => error.field)).toEqual(['name']);
+    expect(checkNewKey({ ...EMPTY_NEW_KEY, name: 'chat', rate_limit_per_minute: '1.5' }).map((e) => e.field)).toEqual([
+      'rate_limit_per_minute',
+    ]);
+    // 0 is a whole number: the server says it must be at least 1, beside the field.
+    expect(checkNewKey({ ...EMPTY_NEW_KEY, name: 'chat', rate_limit_per_minute: '0' })).toEqual([]);
+  });
+
+  it('sends only what was filled in, trimmed, the rate as a number', () => {
+    expect(newKeyBody({ ...EMPTY_NEW_KEY, name: ' chat ' })).toEqual({ name: 'chat' });
+    expect(
+      newKeyBody({ name: 'chat', policy: 'core-safety', rate_limit_per_minute: ' 120 ', webhook_url: ' https://h.example/x ' }),
+    ).toEqual({ name: 'chat', policy: 'core-safety', rate_limit_per_minute: 120, webhook_url: 'https://h.example/x' });
+  });
+
+  it('puts each error beside its field and keeps the others', () => {
+    const { fields, other } = errorsByField([
+      { field: 'webhook_url', message: 'Enter a valid URL.' },
+      { field: 'rate_limit_per_minute', message: 'Ensure this value is greater than or equal to 1.' },
+      { field: 'webhook_url', message: 'must be an http:// or https:// URL' },
+      { field: 'surprise', message: 'Unknown.' },
+      { message: 'No field at all.' },
+    ]);
+    expect(fields).toEqual({
+      webhook_url: ['Enter a valid URL.', 'must be an http:// or https:// URL'],
+      rate_limit_per_minute: ['Ensure this value is greater than or equal to 1.'],
+    });
+    expect(other.map((error) => error.message)).toEqual(['Unknown.', 'No field at all.']);
+  });
+});
+
+describe('the key list', () => {
+  const older = { ...KEY, prefix: 'older', created_at: '2026-11-01T00:00:00Z' };
+  const revoked = { ...KEY, prefix: 'revoked', created_at: '2026-12-05T00:00:00Z', revoked_at: '2026-12-06T00:00:00Z' };
+
+  it('lists active keys first, then revoked ones, each newest first', () => {
+    const keys = [older, revoked, KEY];
+    expect(sortApiKeys(keys).map((key) => key.prefix)).toEqual(['aaaa1111', 'older', 'revoked']);
+    expect(keys.map((key) => key.prefix)).toEqual(['older', 'revoked', 'aaaa1111']); // unchanged
+  });
+
+  it('shows a key made or revoked here before the list is read again, never unrevoking one', () => {
+    const made = { ...KEY, prefix: 'new', created_at: '2026-12-09T00:00:00Z' };
+    const nowRevoked = { ...older, revoked_at: '2026-12-09T00:00:00Z' };
+    expect(mergeApiKeys([KEY, older], [made, nowRevoked]).map((key) => [key.prefix, key.revoked_at])).toEqual([
+      ['new', null],
+      ['aaaa1111', null],
+      ['older', '2026-12-09T00:00:00Z'],
+    ]);
+    // A list read after the revoke says the same; a stale local copy does not win over it.
+    expect(mergeApiKeys([nowRevoked], [older])[0].revoked_at).toBe('2026-12-09T00:00:00Z');
+  });
+
+  it('keeps no secret of a created key in the list', () => {
+    const listed = withoutSecrets({ ...KEY, key: 'ak_aaaa1111_secret', webhook_secret: 'whsec' });
+    expect(listed).toEqual(KEY);
+    expect(JSON.stringify(listed)).not.toContain('secret');
+  });
+});
+
+describe('display formats', () => {
+  const now = Date.parse('2026-12-07T12:00:00Z');
+
+  it('says when a key was last used, or never', () => {
+    expect(formatLastUsed(null, now)).toBe('never');
+    expect(formatLastUsed('2026-12-07T11:59:30Z', now)).toBe('just now');
+    expect(formatLastUsed('2026-12-07T11:55:00Z', now)).toBe('5 min ago');
+    expect(formatLastUsed('2026-12-07T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatLastUsed('2026-12-04T12:00:00Z', now)).toBe('3 days ago');
+    expect(formatLastUsed('2026-10-01T12:00:00Z', now)).toBe(new Date('2026-10-01T12:00:00Z').toLocaleString());
+  });
+
+  it('writes a rate limit, or the default', () => {
+    expect(formatRateLimit(600)).toBe('600 / min');
+    expect(formatRateLimit(12000)).toBe('12,000 / min');
+    expect(formatRateLimit(null)).toBe('default');
+  });
+
+  it('builds a curl call for this host, quoted for a shell', () => {
+    expect(curlExample('https://arbiter.example/', 'ak_ab_c', 'core-safety')).toBe(
+      [
+        `curl -s -H 'Authorization: Bearer ak_ab_c' \\`,
+        `     -H 'Content-Type: application/json' \\`,
+        `     -d '{"policy": "core-safety", "input": "Text to check"}' \\`,
+        `     https://arbiter.example/api/v1/moderate`,
+      ].join('\n'),
+    );
+    expect(curlExample('http://h', 'k', null)).toContain('"policy": "POLICY_SLUG"');
+    expect(curlExample('http://h', 'k', "it's")).toContain(`'{"policy": "it'\\''s"`);
+  });
+});

@@ -9,7 +9,13 @@ urlpatterns = [
     path("auth/logout", accounts.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me", accounts.MeApi.as_view(), name="auth-me"),
     path("api-keys/", accounts.ApiKeyListCreateApi.as_view(), name="api-key-list"),
+    path("api-keys/<str:prefix>/", accounts.ApiKeyUpdateApi.as_view(), name="api-key-detail"),
     path("api-keys/<str:prefix>/revoke/", accounts.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path(
+        "api-keys/<str:prefix>/rotate-webhook-secret/",
+        accounts.ApiKeyRotateWebhookSecretApi.as_view(),
+        name="api-key-rotate-webhook-secret",
+    ),
     path("moderate", moderation.ModerateApi.as_view(), name="moderate"),
     path("moderate/batch", moderation.ModerateBatchApi.as_view(), name="moderate-batch"),
     path("decisions/", moderation.DecisionListApi.as_view(), name="decision-list"),

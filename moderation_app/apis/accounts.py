@@ -19,7 +19,8 @@ from moderation_app.authentication import LoginRateThrottle, ServicePrincipal
 from moderation_app.models import ApiKey
 from moderation_app.roles import IsAdmin, user_roles
 from moderation_app.selectors import api_key_list
-from moderation_app.services import api_key_create, api_key_revoke
+from moderation_app.services import api_key_create, api_key_revoke, api_key_rotate_webhook_secret, api_key_update
+from moderation_app.services.webhooks import webhook_url_problem
 from policies_app.models import Policy
 
 
@@ -110,16 +111,31 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer[ApiKey]):
         ]
 
 
+class _WebhookUrlField(serializers.URLField):
+    """A webhook URL checked as the service checks it, so every field's error comes in one answer."""
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        problem = webhook_url_problem(url) if url else None
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return url
+
+
+def _policy_field() -> serializers.SlugRelatedField[Policy]:
+    return serializers.SlugRelatedField(
+        slug_field="slug", queryset=Policy.objects.all(), required=False, allow_null=True
+    )
+
+
 class ApiKeyListCreateApi(APIView):
     permission_classes = [IsAdmin]
 
     class InputSerializer(serializers.Serializer[Any]):
         name = serializers.CharField(max_length=100)
-        policy = serializers.SlugRelatedField(
-            slug_field="slug", queryset=Policy.objects.all(), required=False, allow_null=True
-        )
+        policy = _policy_field()
         rate_limit_per_minute = serializers.IntegerField(min_value=1, required=False)
-        webhook_url = serializers.URLField(required=False, allow_blank=True, default="")
+        webhook_url = _WebhookUrlField(required=False, allow_blank=True, default="")
 
     @extend_schema(responses={200: ApiKeyOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -146,5 +162,40 @@ class ApiKeyRevokeApi(APIView):
 
     @extend_schema(request=None, responses={200: ApiKeyOutputSerializer})
     def post(self, request: Request, prefix: str) -> Response:
-        key = found_or_404(ApiKey.objects.filter(prefix=prefix).first(), f"no API key with prefix '{prefix}'")
-        return Response(ApiKeyOutputSerializer(api_key_revoke(api_key=key)).data)
+        return Response(ApiKeyOutputSerializer(api_key_revoke(api_key=_key(prefix))).data)
+
+
+class ApiKeyUpdateApi(APIView):
+    """Change a key's name, default policy, rate limit or webhook; fields left out stay as they are.
+    A key that gains a webhook gets its signing secret in this answer only."""
+
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        name = serializers.CharField(max_length=100, required=False)
+        policy = _policy_field()
+        rate_limit_per_minute = serializers.IntegerField(min_value=1, required=False)
+        webhook_url = _WebhookUrlField(required=False, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={200: ApiKeyOutputSerializer})
+    def patch(self, request: Request, prefix: str) -> Response:
+        key = _key(prefix)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, secret = api_key_update(api_key=key, **data.validated_data)
+        return Response({**ApiKeyOutputSerializer(key).data, **({"webhook_secret": secret} if secret else {})})
+
+
+class ApiKeyRotateWebhookSecretApi(APIView):
+    """A new secret for the key's webhook signatures, shown in this answer only."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={200: ApiKeyOutputSerializer})
+    def post(self, request: Request, prefix: str) -> Response:
+        key, secret = api_key_rotate_webhook_secret(api_key=_key(prefix))
+        return Response({**ApiKeyOutputSerializer(key).data, "webhook_secret": secret})
+
+
+def _key(prefix: str) -> ApiKey:
+    return found_or_404(ApiKey.objects.filter(prefix=prefix).first(), f"no API key with prefix '{prefix}'")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from moderation_app.services.accounts import (
     api_key_create,
     api_key_revoke,
+    api_key_rotate_webhook_secret,
     api_key_touch,
+    api_key_update,
     user_ensure_demo_admin,
 )
 from moderation_app.services.cases import (
@@ -39,7 +41,9 @@ __all__ = [
     "ModerationInput",
     "api_key_create",
     "api_key_revoke",
+    "api_key_rotate_webhook_secret",
     "api_key_touch",
+    "api_key_update",
     "case_create",
     "case_export_line",
     "case_import_version",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,18 +34,9 @@ def api_key_create(
     webhook_url: str = "",
 ) -> tuple[ApiKey, str]:
     """Create a key; the returned token is the only time the secret exists in clear."""
-    name = name.strip()
-    if not name:
-        raise ApiError(code="invalid", message="name: an API key needs a name")
-    rate = rate_limit_per_minute or settings.API_KEY_DEFAULT_RATE_PER_MINUTE
-    if rate < 1:
-        raise ApiError(code="invalid", message="rate_limit_per_minute: must be at least 1")
-    problem = webhook_url_problem(webhook_url) if webhook_url else None
-    if problem is not None or len(webhook_url) > WEBHOOK_URL_MAX:
-        message = f"webhook_url: {problem or f'is longer than {WEBHOOK_URL_MAX} characters'}"
-        raise ApiError(
-            code="invalid", message=message, errors=[{"field": "webhook_url", "message": message, "code": "invalid"}]
-        )
+    name = _checked_name(name)
+    rate = _checked_rate(rate_limit_per_minute or settings.API_KEY_DEFAULT_RATE_PER_MINUTE)
+    _check_webhook_url(webhook_url)
     prefix = secrets.token_hex(4)
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = secrets.token_hex(4)
@@ -56,10 +48,99 @@ def api_key_create(
         policy=policy,
         rate_limit_per_minute=rate,
         webhook_url=webhook_url,
-        webhook_secret=secrets.token_hex(32) if webhook_url else "",
+        webhook_secret=_new_webhook_secret() if webhook_url else "",
         created_by=actor,
     )
     return key, token
+
+
+_UNCHANGED: Any = object()
+
+
+def api_key_update(
+    *,
+    api_key: ApiKey,
+    name: str = _UNCHANGED,
+    policy: Policy | None = _UNCHANGED,
+    rate_limit_per_minute: int = _UNCHANGED,
+    webhook_url: str = _UNCHANGED,
+) -> tuple[ApiKey, str | None]:
+    """Change what a service's key does without handing the service a new key: its name, default
+    policy, rate limit or webhook; arguments left out stay as they are. Returns the key and, when it
+    gained a webhook, the new signing secret (the only time it is shown). A revoked key stays as it
+    was revoked (409). Calls authenticated from the cache see the change at once."""
+    changes: dict[str, Any] = {}
+    if name is not _UNCHANGED:
+        changes["name"] = _checked_name(name)
+    if policy is not _UNCHANGED:
+        changes["policy"] = policy
+    if rate_limit_per_minute is not _UNCHANGED:
+        changes["rate_limit_per_minute"] = _checked_rate(rate_limit_per_minute)
+    new_secret = None
+    if webhook_url is not _UNCHANGED:
+        _check_webhook_url(webhook_url)
+        changes["webhook_url"] = webhook_url
+        if not webhook_url:
+            changes["webhook_secret"] = ""  # pending deliveries are skipped: the key lost its webhook
+        elif not api_key.webhook_url:
+            new_secret = changes["webhook_secret"] = _new_webhook_secret()
+    with transaction.atomic():
+        locked = _active_locked(api_key)
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.save(update_fields=list(changes) or None)
+        key_cache_forget(prefixes=[locked.prefix])
+    return locked, new_secret
+
+
+def api_key_rotate_webhook_secret(*, api_key: ApiKey) -> tuple[ApiKey, str]:
+    """A new secret for signing the key's webhook deliveries, for when the old one may have leaked:
+    every delivery from now on, pending ones included, is signed with it. Returns it, the only time
+    it is shown."""
+    with transaction.atomic():
+        locked = _active_locked(api_key)
+        if not locked.webhook_url:
+            raise ApiError(code="no_webhook", message="this API key has no webhook to sign", status_code=409)
+        locked.webhook_secret = _new_webhook_secret()
+        locked.save(update_fields=["webhook_secret"])
+        key_cache_forget(prefixes=[locked.prefix])
+    return locked, locked.webhook_secret
+
+
+def _active_locked(api_key: ApiKey) -> ApiKey:
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is not None:
+        raise ApiError(code="revoked", message=f"API key {locked.prefix} is revoked", status_code=409)
+    return locked
+
+
+def _new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def _checked_name(name: str) -> str:
+    if not name.strip():
+        raise _field_error("name", "an API key needs a name")
+    return name.strip()
+
+
+def _checked_rate(rate: int) -> int:
+    if rate < 1:
+        raise _field_error("rate_limit_per_minute", "must be at least 1")
+    return rate
+
+
+def _check_webhook_url(url: str) -> None:
+    problem = webhook_url_problem(url) if url else None
+    if problem is None and len(url) > WEBHOOK_URL_MAX:
+        problem = f"is longer than {WEBHOOK_URL_MAX} characters"
+    if problem is not None:
+        raise _field_error("webhook_url", problem)
+
+
+def _field_error(field: str, problem: str) -> ApiError:
+    message = f"{field}: {problem}"
+    return ApiError(code="invalid", message=message, errors=[{"field": field, "message": problem, "code": "invalid"}])
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

@@ -115,7 +115,8 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery, payload: dict[str, An
     key = delivery.decision.api_key
     now = timezone.now()
     if key is None or key.revoked_at is not None or not key.webhook_url:
-        return _delivery_close(delivery, status=WebhookDelivery.Status.SKIPPED, error="the API key was revoked")
+        why = "the API key no longer has a webhook" if key is not None and key.is_active else "the API key was revoked"
+        return _delivery_close(delivery, status=WebhookDelivery.Status.SKIPPED, error=why)
     try:
         code = webhook_post(url=key.webhook_url, secret=key.webhook_secret, payload=payload)
     except WebhookDeliveryError as exc:

@@ -20,8 +20,20 @@ from rest_framework.test import APIClient
 
 from config.celery import app
 from moderation_app.models import ApiKey, Decision, WebhookDelivery
-from moderation_app.services import ModerationInput, api_key_create, api_key_revoke, decision_complete, decision_record
-from moderation_app.services.webhooks import WebhookDeliveryError, webhook_delivery_claim, webhook_post
+from moderation_app.services import (
+    ModerationInput,
+    api_key_create,
+    api_key_revoke,
+    api_key_update,
+    decision_complete,
+    decision_record,
+)
+from moderation_app.services.webhooks import (
+    WebhookDeliveryError,
+    webhook_delivery_claim,
+    webhook_post,
+    webhook_signature,
+)
 from moderation_app.tasks import deliver_decision_webhook, deliver_due_webhooks
 from moderation_app.tests.factories import UserFactory
 from policies_app.services import policy_ensure_default
@@ -42,7 +54,14 @@ class FakeReceiver:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                received.append({"method": self.command, "path": self.path, "body": self.rfile.read(length)})
+                received.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": self.rfile.read(length),
+                    }
+                )
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)
@@ -293,6 +312,34 @@ def test_a_key_revoked_before_the_delivery_gets_nothing(receiver: FakeReceiver) 
     assert _attempt(decision) == "skipped"
     assert receiver.received == []
     assert WebhookDelivery.objects.get(pk=decision.pk).last_error == "the API key was revoked"
+
+
+def test_a_key_whose_webhook_was_removed_sends_its_pending_deliveries_nowhere(receiver: FakeReceiver) -> None:
+    key = _key(receiver.url())
+    decision = _callback_decision(key)
+    api_key_update(api_key=key, webhook_url="")
+    assert _attempt(decision) == "skipped"
+    assert receiver.received == []
+    assert WebhookDelivery.objects.get(pk=decision.pk).last_error == "the API key no longer has a webhook"
+
+
+def test_a_rotated_secret_signs_the_deliveries_still_pending(receiver: FakeReceiver) -> None:
+    key = _key(receiver.url())
+    old_secret = key.webhook_secret
+    decision = _callback_decision(key)
+    admin = APIClient()
+    admin.force_authenticate(UserFactory(is_superuser=True))
+    answer = admin.post(f"/api/v1/api-keys/{key.prefix}/rotate-webhook-secret/")
+    assert answer.status_code == 200
+    new_secret = answer.json()["webhook_secret"]
+    assert new_secret != old_secret
+    assert "webhook_secret" not in admin.get("/api/v1/api-keys/").json()[0]
+
+    assert _attempt(decision) == "delivered"
+    (request,) = receiver.received
+    timestamp, signature = request["headers"]["X-Arbiter-Timestamp"], request["headers"]["X-Arbiter-Signature"]
+    assert signature == webhook_signature(secret=new_secret, timestamp=timestamp, body=request["body"])
+    assert signature != webhook_signature(secret=old_secret, timestamp=timestamp, body=request["body"])
 
 
 def test_a_broker_that_cannot_take_a_webhook_does_not_stop_the_guard_completing_the_batch(

@@ -47,6 +47,37 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+class ApiKeyEvent(models.Model):
+    """The audit trail of an API key: who made it, changed what it may do, rotated its webhook
+    secret or revoked it. `changes` holds each changed field's old and new value, never a secret."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"
+        REVOKED = "revoked"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for the command line.",
+    )
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["api_key", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.api_key_id}"
+
+
 class Decision(models.Model):
     """One moderation request and the guard's judgement of it. Written when the API accepts the
     request (so nothing accepted is lost), completed once by the guard worker, never edited after."""

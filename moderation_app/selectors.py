@@ -19,7 +19,7 @@ from config.db import one_snapshot
 from config.errors import found_or_404
 from config.pagination import newest_first_in_chunks
 from moderation_app.keycache import key_cache_get, key_cache_put
-from moderation_app.models import ApiKey, Case, Decision, ReviewItem, ReviewLabel, WebhookDelivery
+from moderation_app.models import ApiKey, ApiKeyEvent, Case, Decision, ReviewItem, ReviewLabel, WebhookDelivery
 from training_worker.models import ModelVersion
 
 KEY_PREFIX = "ak_"
@@ -67,6 +67,11 @@ def api_key_match(*, token_hash: str, key: ApiKey | None) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.key_hash, token_hash):
         return None
     return key
+
+
+def api_key_events(*, api_key: ApiKey) -> QuerySet[ApiKeyEvent]:
+    """The key's audit trail, newest first."""
+    return ApiKeyEvent.objects.filter(api_key=api_key).select_related("actor")
 
 
 def api_key_list() -> QuerySet[ApiKey]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api-keys/", accounts.ApiKeyListCreateApi.as_view(), name="api-key-list"),
     path("api-keys/<str:prefix>/", accounts.ApiKeyUpdateApi.as_view(), name="api-key-detail"),
     path("api-keys/<str:prefix>/revoke/", accounts.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("api-keys/<str:prefix>/events/", accounts.ApiKeyEventListApi.as_view(), name="api-key-events"),
     path(
         "api-keys/<str:prefix>/rotate-webhook-secret/",
         accounts.ApiKeyRotateWebhookSecretApi.as_view(),

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 from config.actors import request_actor
 from config.errors import ApiError, found_or_404
 from moderation_app.authentication import LoginRateThrottle, ServicePrincipal
-from moderation_app.models import ApiKey
+from moderation_app.models import ApiKey, ApiKeyEvent
 from moderation_app.roles import IsAdmin, user_roles
-from moderation_app.selectors import api_key_list
+from moderation_app.selectors import api_key_events, api_key_list
 from moderation_app.services import api_key_create, api_key_revoke, api_key_rotate_webhook_secret, api_key_update
 from moderation_app.services.webhooks import webhook_url_problem
 from policies_app.models import Policy
@@ -162,7 +162,9 @@ class ApiKeyRevokeApi(APIView):
 
     @extend_schema(request=None, responses={200: ApiKeyOutputSerializer})
     def post(self, request: Request, prefix: str) -> Response:
-        return Response(ApiKeyOutputSerializer(api_key_revoke(api_key=_key(prefix))).data)
+        return Response(
+            ApiKeyOutputSerializer(api_key_revoke(api_key=_key(prefix), actor=request_actor(request.user))).data
+        )
 
 
 class ApiKeyUpdateApi(APIView):
@@ -182,7 +184,7 @@ class ApiKeyUpdateApi(APIView):
         key = _key(prefix)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key, secret = api_key_update(api_key=key, **data.validated_data)
+        key, secret = api_key_update(api_key=key, actor=request_actor(request.user), **data.validated_data)
         return Response({**ApiKeyOutputSerializer(key).data, **({"webhook_secret": secret} if secret else {})})
 
 
@@ -193,8 +195,26 @@ class ApiKeyRotateWebhookSecretApi(APIView):
 
     @extend_schema(request=None, responses={200: ApiKeyOutputSerializer})
     def post(self, request: Request, prefix: str) -> Response:
-        key, secret = api_key_rotate_webhook_secret(api_key=_key(prefix))
+        key, secret = api_key_rotate_webhook_secret(api_key=_key(prefix), actor=request_actor(request.user))
         return Response({**ApiKeyOutputSerializer(key).data, "webhook_secret": secret})
+
+
+class ApiKeyEventListApi(APIView):
+    """The key's audit trail, newest first: made, changed (each field's old and new value), webhook
+    secret rotated, revoked, and by whom (null for the command line)."""
+
+    permission_classes = [IsAdmin]
+
+    class OutputSerializer(serializers.ModelSerializer[ApiKeyEvent]):
+        actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+        class Meta:
+            model = ApiKeyEvent
+            fields = ["kind", "actor", "changes", "created_at"]
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request, prefix: str) -> Response:
+        return Response(self.OutputSerializer(api_key_events(api_key=_key(prefix)), many=True).data)
 
 
 def _key(prefix: str) -> ApiKey:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from config.actors import Actor
 from config.errors import ApiError
 from moderation_app.keycache import key_cache_forget, key_cache_put
-from moderation_app.models import ApiKey
+from moderation_app.models import ApiKey, ApiKeyEvent
 from moderation_app.selectors import KEY_PREFIX, api_key_hash
 from moderation_app.services.webhooks import webhook_url_problem
 from policies_app.models import Policy
@@ -41,25 +41,30 @@ def api_key_create(
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = secrets.token_hex(4)
     token = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(
-        name=name,
-        prefix=prefix,
-        key_hash=api_key_hash(token),
-        policy=policy,
-        rate_limit_per_minute=rate,
-        webhook_url=webhook_url,
-        webhook_secret=_new_webhook_secret() if webhook_url else "",
-        created_by=actor,
-    )
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            name=name,
+            prefix=prefix,
+            key_hash=api_key_hash(token),
+            policy=policy,
+            rate_limit_per_minute=rate,
+            webhook_url=webhook_url,
+            webhook_secret=_new_webhook_secret() if webhook_url else "",
+            created_by=actor,
+        )
+        _event(key, kind=ApiKeyEvent.Kind.CREATED, actor=actor, changes=_diff(ApiKey(), key))
     return key, token
 
 
 _UNCHANGED: Any = object()
+# What a key's audit trail records of a change: never its hash nor its webhook secret.
+_AUDITED = ("name", "policy", "rate_limit_per_minute", "webhook_url")
 
 
 def api_key_update(
     *,
     api_key: ApiKey,
+    actor: Actor,
     name: str = _UNCHANGED,
     policy: Policy | None = _UNCHANGED,
     rate_limit_per_minute: int = _UNCHANGED,
@@ -69,31 +74,35 @@ def api_key_update(
     policy, rate limit or webhook; arguments left out stay as they are. Returns the key and, when it
     gained a webhook, the new signing secret (the only time it is shown). A revoked key stays as it
     was revoked (409). Calls authenticated from the cache see the change at once."""
-    changes: dict[str, Any] = {}
+    wanted: dict[str, Any] = {}
     if name is not _UNCHANGED:
-        changes["name"] = _checked_name(name)
+        wanted["name"] = _checked_name(name)
     if policy is not _UNCHANGED:
-        changes["policy"] = policy
+        wanted["policy"] = policy
     if rate_limit_per_minute is not _UNCHANGED:
-        changes["rate_limit_per_minute"] = _checked_rate(rate_limit_per_minute)
-    new_secret = None
+        wanted["rate_limit_per_minute"] = _checked_rate(rate_limit_per_minute)
     if webhook_url is not _UNCHANGED:
         _check_webhook_url(webhook_url)
-        changes["webhook_url"] = webhook_url
-        if not webhook_url:
-            changes["webhook_secret"] = ""  # pending deliveries are skipped: the key lost its webhook
-        elif not api_key.webhook_url:
-            new_secret = changes["webhook_secret"] = _new_webhook_secret()
+        wanted["webhook_url"] = webhook_url
     with transaction.atomic():
         locked = _active_locked(api_key)
-        for field, value in changes.items():
+        before = ApiKey(**{field: getattr(locked, field) for field in _AUDITED})
+        new_secret = None
+        if "webhook_url" in wanted and not wanted["webhook_url"]:
+            wanted["webhook_secret"] = ""  # pending deliveries are skipped: the key lost its webhook
+        elif wanted.get("webhook_url") and not locked.webhook_url:
+            new_secret = wanted["webhook_secret"] = _new_webhook_secret()
+        for field, value in wanted.items():
             setattr(locked, field, value)
-        locked.save(update_fields=list(changes) or None)
-        key_cache_forget(prefixes=[locked.prefix])
+        changes = _diff(before, locked)
+        if changes:
+            locked.save(update_fields=[*wanted])
+            _event(locked, kind=ApiKeyEvent.Kind.UPDATED, actor=actor, changes=changes)
+            key_cache_forget(prefixes=[locked.prefix])
     return locked, new_secret
 
 
-def api_key_rotate_webhook_secret(*, api_key: ApiKey) -> tuple[ApiKey, str]:
+def api_key_rotate_webhook_secret(*, api_key: ApiKey, actor: Actor) -> tuple[ApiKey, str]:
     """A new secret for signing the key's webhook deliveries, for when the old one may have leaked:
     every delivery from now on, pending ones included, is signed with it. Returns it, the only time
     it is shown."""
@@ -103,8 +112,41 @@ def api_key_rotate_webhook_secret(*, api_key: ApiKey) -> tuple[ApiKey, str]:
             raise ApiError(code="no_webhook", message="this API key has no webhook to sign", status_code=409)
         locked.webhook_secret = _new_webhook_secret()
         locked.save(update_fields=["webhook_secret"])
+        _event(locked, kind=ApiKeyEvent.Kind.WEBHOOK_SECRET_ROTATED, actor=actor)
         key_cache_forget(prefixes=[locked.prefix])
     return locked, locked.webhook_secret
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
+    """Refuse the key's next call. Revoking a revoked key changes nothing."""
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            _event(locked, kind=ApiKeyEvent.Kind.REVOKED, actor=actor)
+            key_cache_forget(prefixes=[locked.prefix])
+    api_key.revoked_at = locked.revoked_at
+    return locked
+
+
+def _event(key: ApiKey, *, kind: str, actor: Actor, changes: dict[str, list[Any]] | None = None) -> None:
+    ApiKeyEvent.objects.create(api_key=key, kind=kind, actor=actor, changes=changes or {})
+
+
+def _diff(before: ApiKey, after: ApiKey) -> dict[str, list[Any]]:
+    """The audited fields that differ, as [old, new]; a policy by its slug."""
+
+    def shown(key: ApiKey, field: str) -> Any:
+        if field == "policy":
+            return key.policy.slug if key.policy_id is not None and key.policy is not None else None
+        return getattr(key, field)
+
+    return {
+        field: [shown(before, field), shown(after, field)]
+        for field in _AUDITED
+        if shown(before, field) != shown(after, field)
+    }
 
 
 def _active_locked(api_key: ApiKey) -> ApiKey:
@@ -141,14 +183,6 @@ def _check_webhook_url(url: str) -> None:
 def _field_error(field: str, problem: str) -> ApiError:
     message = f"{field}: {problem}"
     return ApiError(code="invalid", message=message, errors=[{"field": field, "message": problem, "code": "invalid"}])
-
-
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
-        key_cache_forget(prefixes=[api_key.prefix])
-    return api_key
 
 
 def api_key_touch(*, api_key: ApiKey) -> None:

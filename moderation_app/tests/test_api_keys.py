@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from moderation_app.models import ApiKey
@@ -82,7 +85,7 @@ def test_a_blank_name_is_refused_even_when_spaces_pass_the_field(admin: APIClien
 
 def test_a_revoked_key_cannot_be_changed(admin: APIClient) -> None:
     key, _ = api_key_create(name="svc", policy=None, actor=None, webhook_url="https://a.example/hook")
-    api_key_revoke(api_key=key)
+    api_key_revoke(api_key=key, actor=None)
     patched = admin.patch(f"/api/v1/api-keys/{key.prefix}/", {"rate_limit_per_minute": 5}, format="json")
     rotated = admin.post(f"/api/v1/api-keys/{key.prefix}/rotate-webhook-secret/")
     assert (patched.status_code, patched.json()["error"]["code"]) == (409, "revoked")
@@ -102,3 +105,36 @@ def test_only_an_admin_changes_keys_and_an_unknown_key_is_a_404(admin: APIClient
     assert staff.patch(f"/api/v1/api-keys/{key.prefix}/", {"name": "x"}, format="json").status_code == 403
     assert staff.post(f"/api/v1/api-keys/{key.prefix}/rotate-webhook-secret/").status_code == 403
     assert admin.patch("/api/v1/api-keys/nope/", {"name": "x"}, format="json").status_code == 404
+
+
+def test_a_keys_audit_trail_says_who_made_changed_rotated_and_revoked_it() -> None:
+    admin = APIClient()
+    admin.force_authenticate(UserFactory(username="lead", is_superuser=True))
+    created = admin.post(
+        "/api/v1/api-keys/",
+        {"name": "svc", "rate_limit_per_minute": 600, "webhook_url": "https://a.example/hook"},
+        format="json",
+    ).json()
+    prefix = created["prefix"]
+    admin.patch(f"/api/v1/api-keys/{prefix}/", {"name": "chat", "rate_limit_per_minute": 5}, format="json")
+    admin.patch(f"/api/v1/api-keys/{prefix}/", {"name": "chat"}, format="json")  # nothing changes: no event
+    rotated = admin.post(f"/api/v1/api-keys/{prefix}/rotate-webhook-secret/").json()
+    admin.post(f"/api/v1/api-keys/{prefix}/revoke/")
+    admin.post(f"/api/v1/api-keys/{prefix}/revoke/")  # already revoked: no second event
+
+    answer = admin.get(f"/api/v1/api-keys/{prefix}/events/")
+    assert answer.status_code == 200
+    events = answer.json()
+    assert [event["kind"] for event in events] == ["revoked", "webhook_secret_rotated", "updated", "created"]
+    assert {event["actor"] for event in events} == {"lead"}
+    assert events[2]["changes"] == {"name": ["svc", "chat"], "rate_limit_per_minute": [600, 5]}
+    assert events[3]["changes"]["webhook_url"] == ["", "https://a.example/hook"]
+    for secret in (created["key"], created["webhook_secret"], rotated["webhook_secret"]):
+        assert secret not in answer.content.decode()
+
+
+def test_a_key_revoked_from_the_command_line_is_recorded_without_a_person(admin: APIClient) -> None:
+    key, _ = api_key_create(name="svc", policy=None, actor=None)
+    call_command("revoke_api_key", key.prefix, stdout=io.StringIO())
+    events = admin.get(f"/api/v1/api-keys/{key.prefix}/events/").json()
+    assert [(event["kind"], event["actor"]) for event in events] == [("revoked", None), ("created", None)]

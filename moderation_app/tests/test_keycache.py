@@ -61,7 +61,7 @@ def test_the_cache_never_holds_a_webhook_secret(policy: Policy) -> None:
 def test_a_revoked_key_is_refused_at_once_though_it_was_cached(policy: Policy) -> None:
     key, token = api_key_create(name="chat", policy=policy, actor=None)
     _authenticate(token)
-    api_key_revoke(api_key=key)
+    api_key_revoke(api_key=key, actor=None)
     assert api_key_get_by_token(token=token) is None
 
 

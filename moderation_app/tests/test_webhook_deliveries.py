@@ -308,7 +308,7 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(settings:
 def test_a_key_revoked_before_the_delivery_gets_nothing(receiver: FakeReceiver) -> None:
     key = _key(receiver.url())
     decision = _callback_decision(key)
-    api_key_revoke(api_key=key)
+    api_key_revoke(api_key=key, actor=None)
     assert _attempt(decision) == "skipped"
     assert receiver.received == []
     assert WebhookDelivery.objects.get(pk=decision.pk).last_error == "the API key was revoked"
@@ -317,7 +317,7 @@ def test_a_key_revoked_before_the_delivery_gets_nothing(receiver: FakeReceiver) 
 def test_a_key_whose_webhook_was_removed_sends_its_pending_deliveries_nowhere(receiver: FakeReceiver) -> None:
     key = _key(receiver.url())
     decision = _callback_decision(key)
-    api_key_update(api_key=key, webhook_url="")
+    api_key_update(api_key=key, actor=None, webhook_url="")
     assert _attempt(decision) == "skipped"
     assert receiver.received == []
     assert WebhookDelivery.objects.get(pk=decision.pk).last_error == "the API key no longer has a webhook"

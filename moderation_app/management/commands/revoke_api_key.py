@@ -21,5 +21,5 @@ class Command(BaseCommand):
         key = ApiKey.objects.filter(prefix=options["prefix"]).first()
         if key is None:
             raise CommandError(f"no API key with prefix '{options['prefix']}'")
-        api_key_revoke(api_key=key)
+        api_key_revoke(api_key=key, actor=None)
         self.stdout.write(f"revoked {key}")

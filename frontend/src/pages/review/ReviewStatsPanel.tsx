@@ -8,13 +8,13 @@ import {
   formatOverturns,
   OVERTURN_TEXT,
   pairsText,
-  STATS_WINDOWS,
   statsSince,
   type GuardVsReview,
   type OutcomeCounts,
   type StatsWindow,
 } from '../../lib/review';
 import { useResource } from '../../lib/useResource';
+import { PeriodSelect } from './PeriodSelect';
 
 /** Queue age, throughput, and over a chosen period the reviewers' agreement with each other and with
  * the guard; reloads whenever `version` changes (after a claim or label). */
@@ -80,16 +80,7 @@ export function ReviewStatsPanel({ version }: { version: number }) {
         <>
           <div className="card__header card__header--sub">
             <h3 id="review-outcomes-heading">Finished items</h3>
-            <label className="inline-field">
-              <span className="muted small">Period</span>
-              <select value={period} onChange={(event) => setPeriod(event.target.value as StatsWindow)}>
-                {STATS_WINDOWS.map((option) => (
-                  <option key={option.value} value={option.value}>
-                    {option.label}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <PeriodSelect value={period} onChange={setPeriod} label="Period of the finished items' figures" />
           </div>
           <dl className="stats" aria-labelledby="review-outcomes-heading">
             <div className="stats__item">

@@ -6,12 +6,12 @@ import {
   agreementText,
   fetchReviewerStats,
   percentText,
-  STATS_WINDOWS,
   statsSince,
   upheldText,
   type StatsWindow,
 } from '../../lib/review';
 import { useResource } from '../../lib/useResource';
+import { PeriodSelect } from './PeriodSelect';
 
 /** What the columns that compare a reviewer's labels with someone else's mean, one sentence each. */
 const HELP = {
@@ -39,21 +39,12 @@ export function ReviewerStatsPanel({ isSuperuser }: { isSuperuser: boolean }) {
       <div className="card__header card__header--wrap">
         <h2 id="reviewer-stats-heading">{isSuperuser ? 'Reviewers' : 'Your figures'}</h2>
         <div className="card__actions">
-          <label className="inline-field">
-            <span className="muted small">Period</span>
-            <select
-              value={period}
-              onChange={(event) => setPeriod(event.target.value as StatsWindow)}
-              aria-label="Period of the reviewer figures"
-              data-testid="reviewer-stats-period"
-            >
-              {STATS_WINDOWS.map((option) => (
-                <option key={option.value} value={option.value}>
-                  {option.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          <PeriodSelect
+            value={period}
+            onChange={setPeriod}
+            label="Period of the reviewer figures"
+            testId="reviewer-stats-period"
+          />
           <button
             type="button"
             className="button button--secondary button--small"

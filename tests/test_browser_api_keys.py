@@ -1,6 +1,7 @@
 """End to end in a real browser: an administrator makes an API key with a webhook on the API keys page,
 a service authenticates with the key the page showed once, and revoking the key in the page refuses
-the service's next call at once. Staff who are not superusers get no API keys page.
+the service's next call at once. An administrator changes a key's rate limit and rotates its webhook
+secret in the page, the new secret shown once. Staff who are not superusers get no API keys page.
 
 The service's calls send an empty body: the answer is 400 (no input) without a guard model, and a 400
 rather than a 401 is what proves the key authenticated."""
@@ -110,6 +111,57 @@ def test_a_key_made_in_the_browser_authenticates_until_it_is_revoked_there(live_
 
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_a_key_edited_and_its_webhook_secret_rotated_in_the_browser(live_server: Any) -> None:
+    policy_ensure_default()
+    UserFactory(username="root", is_superuser=True, is_staff=True)
+
+    with browser_page() as (page, errors):
+        sign_in(page, live_server.url, "root")
+        page.goto(f"{live_server.url}/api-keys")
+        page.get_by_test_id("api-keys-empty").wait_for()
+
+        form = page.get_by_test_id("api-key-form")
+        form.get_by_label("Name").fill("chat-service")
+        form.get_by_label("Webhook URL").fill(WEBHOOK_URL)
+        form.get_by_role("button", name="Create key").click()
+        first_secret = page.get_by_test_id("api-key-webhook-secret").inner_text().strip()
+        page.get_by_test_id("api-key-done").click()
+        prefix = ApiKey.objects.get().prefix
+        assert ApiKey.objects.get(prefix=prefix).webhook_secret == first_secret
+
+        # Edit: the form opens filled in; only the rate limit changes.
+        row = page.locator(f'[data-testid="api-key-row"][data-prefix="{prefix}"]')
+        row.get_by_role("button", name=f"Edit chat-service ({prefix})").click()
+        dialog = page.get_by_role("dialog")
+        assert dialog.get_by_label("Name").input_value() == "chat-service"
+        assert dialog.get_by_label("Webhook URL").input_value() == WEBHOOK_URL
+        dialog.get_by_label("Rate limit per minute").fill("45")
+        dialog.get_by_role("button", name="Save").click()
+        row.locator(".api-key-rate", has_text="45 / min").wait_for()
+        assert dialog.count() == 0
+        assert "Saved the rate limit" in page.get_by_test_id("api-key-notice").inner_text()
+        key = ApiKey.objects.get(prefix=prefix)
+        assert (key.rate_limit_per_minute, key.name, key.webhook_url) == (45, "chat-service", WEBHOOK_URL)
+        assert key.webhook_secret == first_secret  # an edit that keeps the webhook keeps its secret
+
+        # Rotate: confirmed first, the new secret shown once.
+        row.get_by_role("button", name=f"Rotate secret of chat-service ({prefix})").click()
+        assert "pending ones included" in dialog.inner_text()
+        dialog.get_by_role("button", name="Rotate secret").click()
+        panel = page.get_by_test_id("api-key-secret-panel")
+        panel.wait_for()
+        assert "Webhook secret for “chat-service”" in panel.inner_text()
+        assert page.get_by_test_id("api-key-token").count() == 0
+        rotated = page.get_by_test_id("api-key-webhook-secret").inner_text().strip()
+        assert rotated == ApiKey.objects.get(prefix=prefix).webhook_secret
+        assert rotated != first_secret
+
+        page.get_by_test_id("api-key-done").click()
+        assert panel.count() == 0
+        assert rotated not in page.content()
+        assert unexpected_errors(errors, *NOT_READY) == []
 
 
 def test_staff_who_are_not_superusers_get_no_api_keys_page(live_server: Any) -> None:

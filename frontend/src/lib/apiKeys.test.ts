@@ -2,14 +2,21 @@ import { describe, expect, it } from 'vitest';
 
 import {
   EMPTY_NEW_KEY,
+  checkKeyEdit,
   checkNewKey,
   curlExample,
+  describeChanges,
+  editFormOf,
   errorsByField,
   formatLastUsed,
   formatRateLimit,
+  keyChanges,
+  listedPart,
   mergeApiKeys,
   newKeyBody,
+  removesWebhook,
   sortApiKeys,
+  withEdits,
   withoutSecrets,
   type ApiKey,
 } from './apiKeys';
@@ -60,6 +67,70 @@ describe('the new-key form', () => {
   });
 });
 
+describe('the edit form', () => {
+  const HOOKED: ApiKey = { ...KEY, webhook_url: 'https://h.example/x' };
+
+  it('opens with the key as it is', () => {
+    expect(editFormOf(HOOKED)).toEqual({
+      name: 'chat',
+      policy: 'core-safety',
+      rate_limit_per_minute: '600',
+      webhook_url: 'https://h.example/x',
+    });
+    expect(editFormOf({ ...KEY, policy: null, rate_limit_per_minute: null })).toMatchObject({ policy: '', rate_limit_per_minute: '' });
+  });
+
+  it('needs a name and a whole-number rate, which cannot be emptied', () => {
+    expect(checkKeyEdit(KEY, editFormOf(KEY))).toEqual([]);
+    expect(checkKeyEdit(KEY, { ...editFormOf(KEY), name: ' ', rate_limit_per_minute: '' }).map((e) => e.field)).toEqual([
+      'name',
+      'rate_limit_per_minute',
+    ]);
+    expect(checkKeyEdit(KEY, { ...editFormOf(KEY), rate_limit_per_minute: '2.5' }).map((e) => e.field)).toEqual([
+      'rate_limit_per_minute',
+    ]);
+    // A key without a rate of its own may stay without one.
+    const noRate = { ...KEY, rate_limit_per_minute: null };
+    expect(checkKeyEdit(noRate, editFormOf(noRate))).toEqual([]);
+  });
+
+  it('sends only the fields that changed, trimmed, with null for no policy and "" for no webhook', () => {
+    expect(keyChanges(HOOKED, editFormOf(HOOKED))).toEqual({});
+    expect(keyChanges(HOOKED, { ...editFormOf(HOOKED), name: ' chat ', webhook_url: ' https://h.example/x ' })).toEqual({});
+    expect(keyChanges(HOOKED, { ...editFormOf(HOOKED), rate_limit_per_minute: '0600' })).toEqual({});
+    expect(keyChanges(HOOKED, { ...editFormOf(HOOKED), rate_limit_per_minute: ' 120 ' })).toEqual({ rate_limit_per_minute: 120 });
+    expect(
+      keyChanges(HOOKED, { name: ' bot ', policy: '', rate_limit_per_minute: '600', webhook_url: '  ' }),
+    ).toEqual({ name: 'bot', policy: null, webhook_url: '' });
+    expect(keyChanges({ ...KEY, policy: null }, { ...editFormOf(KEY), policy: 'kids' })).toEqual({ policy: 'kids' });
+    expect(keyChanges(KEY, { ...editFormOf(KEY), webhook_url: 'https://h.example/new' })).toEqual({
+      webhook_url: 'https://h.example/new',
+    });
+  });
+
+  it('knows when a save takes the webhook away', () => {
+    expect(removesWebhook(HOOKED, { webhook_url: '' })).toBe(true);
+    expect(removesWebhook(HOOKED, { webhook_url: 'https://h.example/y' })).toBe(false);
+    expect(removesWebhook(HOOKED, { name: 'x' })).toBe(false);
+    expect(removesWebhook(KEY, { webhook_url: '' })).toBe(false);
+  });
+
+  it('says what a save changed', () => {
+    expect(describeChanges(KEY, { rate_limit_per_minute: 5 })).toBe(
+      'Saved the rate limit of “chat” (aaaa1111): its next call sees the change.',
+    );
+    expect(describeChanges(KEY, { name: 'bot', policy: null, webhook_url: 'https://h.example/y' }, 'bot')).toBe(
+      'Saved the name, policy and webhook URL of “bot” (aaaa1111): its next call sees the change.',
+    );
+    expect(describeChanges(HOOKED, { webhook_url: '' })).toBe(
+      'Removed the webhook of “chat” (aaaa1111): pending deliveries will not be sent.',
+    );
+    expect(describeChanges(HOOKED, { policy: 'kids', webhook_url: '' })).toBe(
+      'Saved the policy of “chat” (aaaa1111): its next call sees the change. Its webhook is removed: pending deliveries will not be sent.',
+    );
+  });
+});
+
 describe('the key list', () => {
   const older = { ...KEY, prefix: 'older', created_at: '2026-11-01T00:00:00Z' };
   const revoked = { ...KEY, prefix: 'revoked', created_at: '2026-12-05T00:00:00Z', revoked_at: '2026-12-06T00:00:00Z' };
@@ -80,6 +151,29 @@ describe('the key list', () => {
     ]);
     // A list read after the revoke says the same; a stale local copy does not win over it.
     expect(mergeApiKeys([nowRevoked], [older])[0].revoked_at).toBe('2026-12-09T00:00:00Z');
+  });
+
+  it('shows a changed key over the list it was changed on, until a list read after the change', () => {
+    const listed = [KEY, older];
+    const renamed = { ...KEY, name: 'renamed' };
+    const edits = [
+      { basis: listed, key: { ...KEY, name: 'first' } },
+      { basis: listed, key: renamed },
+      { basis: [KEY], key: { ...older, name: 'over another list' } },
+    ];
+    expect(withEdits(listed, listed, edits).map((key) => key.name)).toEqual(['renamed', 'chat']);
+    // A list read again holds the change, or a newer one: it wins.
+    const reread = [{ ...KEY, name: 'changed again' }, older];
+    expect(withEdits(reread, reread, edits).map((key) => key.name)).toEqual(['changed again', 'chat']);
+    // A key revoked here stays revoked.
+    const nowRevoked = { ...KEY, revoked_at: '2026-12-09T00:00:00Z' };
+    expect(withEdits([nowRevoked], listed, edits)[0]).toBe(nowRevoked);
+  });
+
+  it('keeps no webhook secret of a changed key in the list', () => {
+    const listed = listedPart({ ...KEY, webhook_url: 'https://h.example/x', webhook_secret: 'whsec' });
+    expect(listed).toEqual({ ...KEY, webhook_url: 'https://h.example/x' });
+    expect(JSON.stringify(listed)).not.toContain('whsec');
   });
 
   it('keeps no secret of a created key in the list', () => {

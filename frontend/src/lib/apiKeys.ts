@@ -1,4 +1,7 @@
-/** API keys as the API keys page sees them: types, the list, creating and revoking, and display helpers. */
+/**
+ * API keys as the API keys page sees them: types, the list, creating, changing and revoking a key,
+ * rotating its webhook secret, and display helpers.
+ */
 
 import { api, type ApiClient, type FieldError } from '../api';
 
@@ -27,7 +30,10 @@ export interface CreatedApiKey extends ApiKey {
   webhook_secret: string | null;
 }
 
-/** The new-key form as typed: every field a string, so that nothing typed is lost on an error. */
+/**
+ * The new-key form (and the edit form) as typed: every field a string, so that nothing typed is lost
+ * on an error.
+ */
 export interface NewApiKeyForm {
   name: string;
   /** A policy slug, or "" for none. */
@@ -50,7 +56,36 @@ export interface NewApiKeyBody {
   webhook_url?: string;
 }
 
+/**
+ * A `PATCH /api/v1/api-keys/{prefix}/` body: only the fields that change. `policy: null` takes the
+ * key's default policy away; `webhook_url: ""` removes its webhook.
+ */
+export interface ApiKeyChanges {
+  name?: string;
+  policy?: string | null;
+  rate_limit_per_minute?: number;
+  webhook_url?: string;
+}
+
+/** The answer to a change or a rotation: the key, with the webhook secret when a new one was made. */
+export interface UpdatedApiKey extends ApiKey {
+  /** Present only when the key gained a webhook (a change) or its secret was rotated: shown this once. */
+  webhook_secret?: string;
+}
+
+/** The answer to a rotation: the key, with its new webhook secret. */
+export interface RotatedApiKey extends ApiKey {
+  webhook_secret: string;
+}
+
+/** A key as a change or a rotation answered it, over the list `basis` that was shown when it was answered. */
+export interface KeyEdit {
+  basis: readonly ApiKey[] | null;
+  key: ApiKey;
+}
+
 const API_KEYS_URL = '/api/v1/api-keys/';
+const keyUrl = (prefix: string) => `${API_KEYS_URL}${encodeURIComponent(prefix)}/`;
 
 export function fetchApiKeys(signal?: AbortSignal, client: ApiClient = api): Promise<ApiKey[]> {
   return client.get<ApiKey[]>(API_KEYS_URL, { signal });
@@ -61,7 +96,17 @@ export function createApiKey(body: NewApiKeyBody, client: ApiClient = api): Prom
 }
 
 export function revokeApiKey(prefix: string, client: ApiClient = api): Promise<ApiKey> {
-  return client.post<ApiKey>(`${API_KEYS_URL}${encodeURIComponent(prefix)}/revoke/`);
+  return client.post<ApiKey>(`${keyUrl(prefix)}revoke/`);
+}
+
+/** Changes the fields in `changes`; the others stay as they are. A revoked key answers 409 `revoked`. */
+export function updateApiKey(prefix: string, changes: ApiKeyChanges, client: ApiClient = api): Promise<UpdatedApiKey> {
+  return client.request<UpdatedApiKey>('PATCH', keyUrl(prefix), { body: changes });
+}
+
+/** A new webhook secret, in this answer only; 409 `no_webhook` for a key without one, `revoked` for a revoked key. */
+export function rotateWebhookSecret(prefix: string, client: ApiClient = api): Promise<RotatedApiKey> {
+  return client.post<RotatedApiKey>(`${keyUrl(prefix)}rotate-webhook-secret/`);
 }
 
 /**
@@ -87,6 +132,79 @@ export function newKeyBody(form: NewApiKeyForm): NewApiKeyBody {
   const webhook = form.webhook_url.trim();
   if (webhook) body.webhook_url = webhook;
   return body;
+}
+
+/** The edit form of `key`, filled in with what it is now. */
+export function editFormOf(key: ApiKey): NewApiKeyForm {
+  return {
+    name: key.name,
+    policy: key.policy ?? '',
+    rate_limit_per_minute: key.rate_limit_per_minute === null ? '' : String(key.rate_limit_per_minute),
+    webhook_url: key.webhook_url,
+  };
+}
+
+/**
+ * What the edit form can tell before asking the server: a missing name, a rate limit that is not a
+ * whole number. A key keeps a rate of its own, so the rate cannot be emptied (unless it had none).
+ */
+export function checkKeyEdit(key: ApiKey, form: NewApiKeyForm): FieldError[] {
+  const problems = checkNewKey(form);
+  if (!form.rate_limit_per_minute.trim() && key.rate_limit_per_minute !== null) {
+    problems.push({ field: 'rate_limit_per_minute', message: 'Enter a whole number of requests per minute.' });
+  }
+  return problems;
+}
+
+/**
+ * The `PATCH` body for a checked edit form of `key`: only the fields whose value differs from the
+ * key's, trimmed (a name or URL changed only by spaces around it is no change). Empty: nothing to save.
+ */
+export function keyChanges(key: ApiKey, form: NewApiKeyForm): ApiKeyChanges {
+  const changes: ApiKeyChanges = {};
+  const name = form.name.trim();
+  if (name !== key.name) changes.name = name;
+  const policy = form.policy || null;
+  if (policy !== key.policy) changes.policy = policy;
+  const rate = form.rate_limit_per_minute.trim();
+  if (rate && Number(rate) !== key.rate_limit_per_minute) changes.rate_limit_per_minute = Number(rate);
+  const webhook = form.webhook_url.trim();
+  if (webhook !== key.webhook_url) changes.webhook_url = webhook;
+  return changes;
+}
+
+/** Whether saving `changes` takes `key`'s webhook away (its pending deliveries are then not sent). */
+export function removesWebhook(key: ApiKey, changes: ApiKeyChanges): boolean {
+  return changes.webhook_url === '' && key.webhook_url !== '';
+}
+
+const CHANGE_LABELS: Record<keyof ApiKeyChanges, string> = {
+  name: 'name',
+  policy: 'policy',
+  rate_limit_per_minute: 'rate limit',
+  webhook_url: 'webhook URL',
+};
+
+/**
+ * What a saved change did to `key`, for the page to say: "Saved the name and rate limit of “chat”
+ * (1a2b3c4d).", with what removing the webhook means when it did.
+ */
+export function describeChanges(key: ApiKey, changes: ApiKeyChanges, name: string = key.name): string {
+  const removed = removesWebhook(key, changes);
+  const labels = NEW_KEY_FIELDS.filter((field) => field in changes && !(removed && field === 'webhook_url')).map(
+    (field) => CHANGE_LABELS[field],
+  );
+  const which = `“${name}” (${key.prefix})`;
+  const parts: string[] = [];
+  if (labels.length > 0) {
+    const list = labels.length === 1 ? labels[0] : `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]}`;
+    parts.push(`Saved the ${list} of ${which}: its next call sees the change.`);
+  }
+  if (removed) {
+    const subject = labels.length > 0 ? 'Its webhook is removed' : `Removed the webhook of ${which}`;
+    parts.push(`${subject}: pending deliveries will not be sent.`);
+  }
+  return parts.join(' ');
 }
 
 /**
@@ -169,6 +287,29 @@ export function withoutSecrets(created: CreatedApiKey): ApiKey {
     last_used_at: created.last_used_at,
     revoked_at: created.revoked_at,
   };
+}
+
+/**
+ * The listed part of a changed key's answer, without the webhook secret it may hold: what the table
+ * keeps.
+ */
+export function listedPart(key: UpdatedApiKey): ApiKey {
+  return withoutSecrets({ ...key, key: '', webhook_secret: null });
+}
+
+/**
+ * `keys` with the changes answered while `listed` was the list shown (`edits`, oldest first): an
+ * answer is newer than the list it was made over, and a list read after it already holds it, so
+ * only edits made over `listed` itself apply. A key revoked here stays revoked. Keeps the order.
+ */
+export function withEdits(keys: readonly ApiKey[], listed: readonly ApiKey[] | null, edits: readonly KeyEdit[]): ApiKey[] {
+  const latest = new Map<string, ApiKey>();
+  for (const edit of edits) if (edit.basis === listed) latest.set(edit.key.prefix, edit.key);
+  return keys.map((key) => {
+    const edited = latest.get(key.prefix);
+    if (!edited || (key.revoked_at && !edited.revoked_at)) return key;
+    return edited;
+  });
 }
 
 /**

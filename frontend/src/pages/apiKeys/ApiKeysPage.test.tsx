@@ -48,6 +48,8 @@ const POLICIES = [
 ];
 const TOKEN = 'ak_0f0f0f0f_Zm9vYmFyYmF6cXV4cXV1eHh5enp5eHdhYmNkZWZnaGlq';
 const WEBHOOK_SECRET = 'c0ffee'.repeat(10) + 'beef';
+const NEW_WEBHOOK_SECRET = 'abad1dea'.repeat(8);
+const ROTATED_SECRET = '5eed'.repeat(16);
 
 const dom = setupTestRoot();
 const { byTestId, waitFor } = dom;
@@ -56,22 +58,54 @@ interface Backend {
   requests: string[];
   bodies: unknown[];
   csrf: (string | undefined)[];
+  /** The PATCH bodies, as sent. */
+  patches: { prefix: string; body: Record<string, unknown> }[];
+  /** Changes a key on the server only, as another administrator would: the page learns it when it asks. */
+  behindThePage: (prefix: string, change: Partial<ApiKey>) => void;
 }
 
 /**
  * A fake backend with the keys `initial`; creating answers `createAnswer(body)` (and lists the key
- * made from then on), revoking marks the key revoked.
+ * made from then on), revoking marks the key revoked. A PATCH answers `patchAnswer(prefix, body)`
+ * when it gives one, else changes the key as the server does (a key gaining a webhook gets
+ * `NEW_WEBHOOK_SECRET`); rotating answers `ROTATED_SECRET`. Both answer 409 for a revoked key.
  */
 function backend(
   initial: ApiKey[] = [CHAT, OLD_BOT, BATCH],
   createAnswer?: (body: Record<string, unknown>) => Response,
   listAnswer?: () => Promise<Response | undefined> | Response | undefined,
+  patchAnswer?: (prefix: string, body: Record<string, unknown>) => Response | undefined,
 ): Backend {
   let keys = [...initial];
   const bodies: unknown[] = [];
   const csrf: (string | undefined)[] = [];
+  const patches: Backend['patches'] = [];
+  const revokedAnswer = (prefix: string) => json({ error: { code: 'revoked', message: `API key ${prefix} is revoked` } }, 409);
   const requests = stubFetch((input, init) => {
     const method = init.method ?? 'GET';
+    const one = /^\/api\/v1\/api-keys\/([^/]+)\/$/.exec(input);
+    if (one && method === 'PATCH') {
+      const body = JSON.parse(init.body as string) as Record<string, unknown>;
+      patches.push({ prefix: one[1], body });
+      csrf.push((init.headers as Record<string, string>)['X-CSRFToken']);
+      const answer = patchAnswer?.(one[1], body);
+      if (answer) return answer;
+      const found = keys.find((key) => key.prefix === one[1]);
+      if (!found) return json({ error: { code: 'not_found', message: `no API key with prefix '${one[1]}'` } }, 404);
+      if (found.revoked_at) return revokedAnswer(found.prefix);
+      const changed = { ...found, ...body } as ApiKey;
+      keys = keys.map((key) => (key.prefix === changed.prefix ? changed : key));
+      const gained = !found.webhook_url && changed.webhook_url;
+      return json({ ...changed, ...(gained ? { webhook_secret: NEW_WEBHOOK_SECRET } : {}) });
+    }
+    const rotate = /^\/api\/v1\/api-keys\/([^/]+)\/rotate-webhook-secret\/$/.exec(input);
+    if (rotate && method === 'POST') {
+      csrf.push((init.headers as Record<string, string>)['X-CSRFToken']);
+      const found = keys.find((key) => key.prefix === rotate[1])!;
+      if (found.revoked_at) return revokedAnswer(found.prefix);
+      if (!found.webhook_url) return json({ error: { code: 'no_webhook', message: 'this API key has no webhook to sign' } }, 409);
+      return json({ ...found, webhook_secret: ROTATED_SECRET });
+    }
     if (input === '/api/v1/api-keys/' && method === 'GET') return (async () => (await listAnswer?.()) ?? json(keys))();
     if (input === '/api/v1/policies/') return json(POLICIES);
     if (input === '/api/v1/api-keys/' && method === 'POST') {
@@ -106,7 +140,10 @@ function backend(
     }
     return undefined;
   });
-  return { requests, bodies, csrf };
+  const behindThePage = (prefix: string, change: Partial<ApiKey>) => {
+    keys = keys.map((key) => (key.prefix === prefix ? { ...key, ...change } : key));
+  };
+  return { requests, bodies, csrf, patches, behindThePage };
 }
 
 async function render() {
@@ -361,6 +398,298 @@ describe('the API keys page', () => {
     expect(empty.textContent).toContain('No API keys yet');
     expect(byTestId('api-keys-table')).toBeNull();
     expect(server.requests.filter((r) => r === 'GET /api/v1/api-keys/')).toHaveLength(2);
+  });
+});
+
+describe('editing a key', () => {
+  const dialog = () => dom.container.querySelector<HTMLElement>('[role="dialog"]');
+  const editField = (name: string) => byTestId(`api-key-edit-${name}`) as HTMLInputElement;
+  const patchRequests = (server: Backend) => server.requests.filter((r) => r.startsWith('PATCH'));
+
+  async function openEdit(prefix: string) {
+    await waitFor(() => dom.container.querySelector('option[value="core-safety"]'), 'the policies');
+    await click(byTestId(`edit-${prefix}`)!);
+    return waitFor(() => byTestId('api-key-edit'), 'the edit form');
+  }
+
+  it('opens filled in with the key, sends only what changed, and the row changes in place', async () => {
+    let lists = 0;
+    // The list read after the save never answers: the row shows the PATCH's answer, not a new list.
+    const server = backend(undefined, undefined, () => (++lists > 1 ? new Promise<Response>(() => undefined) : undefined));
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    const button = byTestId('edit-1a2b3c4d')!;
+    expect(button.getAttribute('aria-label')).toBe('Edit chat-service (1a2b3c4d)');
+    expect(buttonNamed('Edit', row('9f8e7d6c')!)).toBeNull(); // a revoked key cannot be changed
+    const form = await openEdit('1a2b3c4d');
+    expect(form.getAttribute('role')).toBe('dialog');
+    expect(form.textContent).toContain('Edit “chat-service”');
+    expect(editField('name').value).toBe('chat-service');
+    expect(editField('policy').value).toBe('core-safety');
+    expect(editField('rate_limit_per_minute').value).toBe('600');
+    expect(editField('webhook_url').value).toBe(CHAT.webhook_url);
+    expect(document.activeElement).toBe(editField('name'));
+
+    // Spaces around the name are no change; the policy taken away and the rate are.
+    await typeInto(editField('name'), '  chat-service ');
+    await choose(editField('policy'), '');
+    await typeInto(editField('rate_limit_per_minute'), '120');
+    await click(byTestId('api-key-edit-save')!);
+    await waitFor(() => (dialog() ? null : true), 'the form to close');
+
+    expect(server.patches).toEqual([{ prefix: '1a2b3c4d', body: { policy: null, rate_limit_per_minute: 120 } }]);
+    expect(server.csrf).toEqual(['csrf-123']);
+    const cells = [...row('1a2b3c4d')!.querySelectorAll('th, td')].map((cell) => cell.textContent);
+    expect(cells.slice(0, 5)).toEqual(['chat-service', '1a2b3c4d', 'none', '120 / min', CHAT.webhook_url]);
+    expect(byTestId('api-key-notice')?.textContent).toBe(
+      'Saved the policy and rate limit of “chat-service” (1a2b3c4d): its next call sees the change.',
+    );
+    expect(byTestId('api-key-secret-panel')).toBeNull();
+    expect(document.activeElement).toBe(byTestId('edit-1a2b3c4d'));
+    expect(lists).toBe(2); // the list is read again
+  });
+
+  it('says when nothing changed, and asks nothing of the server', async () => {
+    const server = backend();
+    await render();
+    await openEdit('55aa66bb');
+    expect(byTestId('api-key-edit-status')?.textContent).toBe('');
+
+    await click(byTestId('api-key-edit-save')!);
+    expect(byTestId('api-key-edit-status')?.textContent).toBe('Nothing changed: there is nothing to save.');
+    // A value changed and changed back is no change either.
+    await typeInto(editField('rate_limit_per_minute'), '121');
+    expect(byTestId('api-key-edit-status')?.textContent).toBe('');
+    await typeInto(editField('rate_limit_per_minute'), '120');
+    await typeInto(editField('webhook_url'), '   ');
+    await click(byTestId('api-key-edit-save')!);
+    expect(byTestId('api-key-edit-status')?.textContent).toBe('Nothing changed: there is nothing to save.');
+    expect(patchRequests(server)).toEqual([]);
+    expect(dialog()).not.toBeNull();
+
+    // Cancel (or Escape) closes it, and the Edit button has the focus again.
+    await click(buttonNamed('Cancel', dialog()!)!);
+    expect(dialog()).toBeNull();
+    expect(document.activeElement).toBe(byTestId('edit-55aa66bb'));
+  });
+
+  it('shows the form’s own errors and a 400’s beside their fields, keeping everything typed', async () => {
+    const server = backend(undefined, undefined, undefined, () =>
+      json(
+        {
+          error: { code: 'invalid', message: 'name: Ensure this field has no more than 100 characters.' },
+          errors: [
+            { field: 'name', message: 'Ensure this field has no more than 100 characters.', code: 'max_length' },
+            { field: 'webhook_url', message: 'must be an http:// or https:// URL', code: 'invalid' },
+          ],
+        },
+        400,
+      ),
+    );
+    await render();
+    await openEdit('1a2b3c4d');
+
+    // A key keeps a rate of its own: emptying it is refused before asking.
+    await typeInto(editField('rate_limit_per_minute'), '');
+    await typeInto(editField('name'), ' ');
+    await click(byTestId('api-key-edit-save')!);
+    expect(byTestId('api-key-edit-name-error')?.textContent).toContain('Give the key a name');
+    expect(byTestId('api-key-edit-rate_limit_per_minute-error')?.textContent).toBe('Enter a whole number of requests per minute.');
+    expect(document.activeElement).toBe(editField('name'));
+    expect(patchRequests(server)).toEqual([]);
+
+    const long = 'x'.repeat(101);
+    await typeInto(editField('name'), long);
+    await typeInto(editField('rate_limit_per_minute'), '600');
+    await typeInto(editField('webhook_url'), 'ftp://hooks.example.com/x');
+    await click(byTestId('api-key-edit-save')!);
+    await waitFor(() => byTestId('api-key-edit-webhook_url-error'), 'the field errors');
+
+    expect(server.patches).toEqual([{ prefix: '1a2b3c4d', body: { name: long, webhook_url: 'ftp://hooks.example.com/x' } }]);
+    expect(byTestId('api-key-edit-name-error')?.textContent).toBe('Ensure this field has no more than 100 characters.');
+    expect(byTestId('api-key-edit-webhook_url-error')?.textContent).toBe('must be an http:// or https:// URL');
+    expect(byTestId('api-key-edit-rate_limit_per_minute-error')).toBeNull();
+    expect(editField('webhook_url').getAttribute('aria-invalid')).toBe('true');
+    expect(editField('webhook_url').getAttribute('aria-describedby')).toBe('api-key-edit-webhook_url-error');
+    expect(byTestId('api-key-edit-error')?.textContent).toContain('nothing you typed was lost');
+    expect(editField('name').value).toBe(long);
+    expect(editField('policy').value).toBe('core-safety');
+    expect(editField('rate_limit_per_minute').value).toBe('600');
+    expect(editField('webhook_url').value).toBe('ftp://hooks.example.com/x');
+    expect(document.activeElement).toBe(editField('name'));
+    expect(row('1a2b3c4d')?.querySelector('th')?.textContent).toBe('chat-service'); // the row is unchanged
+    // The create form's fields are not the edit form's.
+    expect(byTestId('api-key-name-error')).toBeNull();
+  });
+
+  it('shows the secret of a key that gains a webhook once, in the one-time panel, and Done forgets it', async () => {
+    const server = backend();
+    await render();
+    await openEdit('55aa66bb');
+    await typeInto(editField('webhook_url'), ' https://hooks.example.com/batch ');
+    expect(dialog()?.textContent).toContain('its signing secret is shown once, after saving');
+    await click(byTestId('api-key-edit-save')!);
+    const panel = await waitFor(() => byTestId('api-key-secret-panel'), 'the secret panel');
+
+    expect(server.patches).toEqual([{ prefix: '55aa66bb', body: { webhook_url: 'https://hooks.example.com/batch' } }]);
+    expect(dialog()).toBeNull();
+    expect(panel.dataset.kind).toBe('webhook-added');
+    expect(panel.querySelector('h2')?.textContent).toBe('Webhook secret for “batch-import”');
+    expect(document.activeElement).toBe(panel.querySelector('h2'));
+    expect(byTestId('api-key-webhook-secret')?.textContent).toBe(NEW_WEBHOOK_SECRET);
+    expect(byTestId('api-key-once-note')?.textContent).toContain('it will not be shown again');
+    expect(panel.textContent).toContain('https://hooks.example.com/batch');
+    expect(byTestId('api-key-token')).toBeNull(); // the API key itself is not shown: it did not change
+    expect(byTestId('api-key-curl')).toBeNull();
+    expect(row('55aa66bb')?.querySelector('.api-key-webhook')?.textContent).toBe('https://hooks.example.com/batch');
+    expect(byTestId('api-keys-table')?.textContent).not.toContain(NEW_WEBHOOK_SECRET);
+    // No second secret can be made over this one until Done.
+    expect((byTestId('edit-1a2b3c4d') as HTMLButtonElement).disabled).toBe(true);
+    expect((byTestId('rotate-55aa66bb') as HTMLButtonElement).disabled).toBe(true);
+    expect((byTestId('api-key-create') as HTMLButtonElement).disabled).toBe(true);
+
+    await click(byTestId('api-key-done')!);
+    expect(byTestId('api-key-secret-panel')).toBeNull();
+    expect(dom.container.textContent).not.toContain(NEW_WEBHOOK_SECRET);
+    expect((byTestId('edit-1a2b3c4d') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('asks before removing a webhook, saying pending deliveries will not be sent', async () => {
+    const server = backend();
+    await render();
+    await openEdit('1a2b3c4d');
+    await typeInto(editField('webhook_url'), '');
+    expect(dialog()?.textContent).toContain('Saving removes the webhook');
+    await click(byTestId('api-key-edit-save')!);
+
+    let confirm = dialog()!;
+    expect(confirm.textContent).toContain('Remove the webhook of “chat-service”?');
+    expect(byTestId('remove-webhook-warning')?.textContent).toContain('Pending deliveries for this key will not be sent.');
+    expect(patchRequests(server)).toEqual([]);
+
+    // Cancel goes back to the form, as it was typed.
+    await click(buttonNamed('Cancel', confirm)!);
+    expect(byTestId('api-key-edit')).not.toBeNull();
+    expect(editField('webhook_url').value).toBe('');
+    expect(document.activeElement).toBe(editField('webhook_url'));
+    expect(patchRequests(server)).toEqual([]);
+
+    await typeInto(editField('name'), 'chat');
+    await click(byTestId('api-key-edit-save')!);
+    confirm = dialog()!;
+    await click(buttonNamed('Remove webhook and save', confirm)!);
+    await waitFor(() => (dialog() ? null : true), 'the dialog to close');
+
+    expect(server.patches).toEqual([{ prefix: '1a2b3c4d', body: { name: 'chat', webhook_url: '' } }]);
+    const chat = row('1a2b3c4d')!;
+    expect(chat.querySelector('th')?.textContent).toBe('chat');
+    expect(chat.querySelector('.api-key-webhook')?.textContent).toBe('none');
+    expect(byTestId('rotate-1a2b3c4d')).toBeNull(); // no webhook, no secret to rotate
+    expect(byTestId('api-key-notice')?.textContent).toBe(
+      'Saved the name of “chat” (1a2b3c4d): its next call sees the change. Its webhook is removed: pending deliveries will not be sent.',
+    );
+    expect(byTestId('api-key-secret-panel')).toBeNull();
+  });
+
+  it('says so when the key was revoked meanwhile, and shows the row revoked', async () => {
+    const server = backend();
+    await render();
+    await openEdit('1a2b3c4d');
+    server.behindThePage('1a2b3c4d', { revoked_at: '2026-12-08T09:00:00Z' });
+    await typeInto(editField('rate_limit_per_minute'), '60');
+    await click(byTestId('api-key-edit-save')!);
+    const alert = await waitFor(() => byTestId('api-key-row-alert'), 'the message');
+
+    expect(server.patches).toEqual([{ prefix: '1a2b3c4d', body: { rate_limit_per_minute: 60 } }]);
+    expect(alert.getAttribute('role')).toBe('alert');
+    expect(alert.textContent).toContain('“chat-service” (1a2b3c4d) was revoked meanwhile, so it cannot be changed');
+    expect(document.activeElement).toBe(alert);
+    expect(dialog()).toBeNull();
+    await waitFor(() => (row('1a2b3c4d')?.dataset.state === 'revoked' ? true : null), 'the row read again');
+    expect(row('1a2b3c4d')?.textContent).toContain('600 / min');
+    expect(byTestId('edit-1a2b3c4d')).toBeNull();
+  });
+});
+
+describe('rotating a webhook secret', () => {
+  const dialog = () => dom.container.querySelector<HTMLElement>('[role="dialog"]');
+
+  it('is offered for active keys with a webhook, asks first, and shows the new secret once', async () => {
+    const server = backend();
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    expect(byTestId('rotate-55aa66bb')).toBeNull(); // no webhook
+    expect(buttonNamed('Rotate secret', row('9f8e7d6c')!)).toBeNull(); // revoked
+    const button = byTestId('rotate-1a2b3c4d')!;
+    expect(button.textContent).toBe('Rotate secret');
+    expect(button.getAttribute('aria-label')).toBe('Rotate secret of chat-service (1a2b3c4d)');
+    expect([...row('1a2b3c4d')!.querySelectorAll('button')].map((item) => item.textContent)).toEqual([
+      'Edit',
+      'Rotate secret',
+      'Revoke',
+    ]);
+
+    await click(button);
+    let confirm = dialog()!;
+    expect(confirm.textContent).toContain('Rotate the webhook secret of “chat-service”?');
+    const warning = byTestId('rotate-warning')!.textContent;
+    expect(warning).toContain('Every delivery from now on, pending ones included, is signed with the new secret');
+    expect(warning).toContain(CHAT.webhook_url);
+    expect(warning).toContain('accept both secrets while you switch');
+    await click(buttonNamed('Cancel', confirm)!);
+    expect(dialog()).toBeNull();
+    expect(server.requests.filter((r) => r.includes('rotate'))).toEqual([]);
+
+    await click(button);
+    confirm = dialog()!;
+    await click(buttonNamed('Rotate secret', confirm)!);
+    const panel = await waitFor(() => byTestId('api-key-secret-panel'), 'the secret panel');
+
+    expect(server.requests).toContain('POST /api/v1/api-keys/1a2b3c4d/rotate-webhook-secret/');
+    expect(server.csrf).toEqual(['csrf-123']);
+    expect(dialog()).toBeNull();
+    expect(panel.dataset.kind).toBe('webhook-rotated');
+    expect(panel.querySelector('h2')?.textContent).toBe('Webhook secret for “chat-service”');
+    expect(byTestId('api-key-webhook-secret')?.textContent).toBe(ROTATED_SECRET);
+    expect(byTestId('api-key-once-note')?.textContent).toContain('pending ones included');
+    expect(byTestId('api-key-token')).toBeNull();
+    expect(byTestId('api-key-curl')).toBeNull();
+    expect(document.activeElement).toBe(panel.querySelector('h2'));
+
+    await click(byTestId('api-key-done')!);
+    expect(byTestId('api-key-secret-panel')).toBeNull();
+    expect(dom.container.textContent).not.toContain(ROTATED_SECRET);
+  });
+
+  it('says so when the key was revoked meanwhile', async () => {
+    const server = backend();
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    server.behindThePage('1a2b3c4d', { revoked_at: '2026-12-08T09:00:00Z' });
+    await click(byTestId('rotate-1a2b3c4d')!);
+    await click(buttonNamed('Rotate secret', dialog()!)!);
+    const alert = await waitFor(() => byTestId('api-key-row-alert'), 'the message');
+    expect(alert.textContent).toContain('“chat-service” (1a2b3c4d) was revoked meanwhile, so it cannot be rotated');
+    expect(dialog()).toBeNull();
+    expect(byTestId('api-key-secret-panel')).toBeNull();
+    await waitFor(() => (row('1a2b3c4d')?.dataset.state === 'revoked' ? true : null), 'the row read again');
+  });
+
+  it('says so when the key lost its webhook meanwhile', async () => {
+    const server = backend();
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    server.behindThePage('1a2b3c4d', { webhook_url: '' });
+    await click(byTestId('rotate-1a2b3c4d')!);
+    await click(buttonNamed('Rotate secret', dialog()!)!);
+    const alert = await waitFor(() => byTestId('api-key-row-alert'), 'the message');
+    expect(alert.textContent).toContain('has no webhook any more, so it has no secret to rotate');
+    await waitFor(() => (byTestId('rotate-1a2b3c4d') ? null : true), 'the row read again');
+    expect(row('1a2b3c4d')?.querySelector('.api-key-webhook')?.textContent).toBe('none');
   });
 });
 

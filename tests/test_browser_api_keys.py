@@ -1,7 +1,8 @@
 """End to end in a real browser: an administrator makes an API key with a webhook on the API keys page,
 a service authenticates with the key the page showed once, and revoking the key in the page refuses
-the service's next call at once. An administrator changes a key's rate limit and rotates its webhook
-secret in the page, the new secret shown once. Staff who are not superusers get no API keys page.
+the service's next call at once. An administrator changes a key's rate limit, sees the change in the
+key's history, and rotates its webhook secret in the page, the new secret shown once. Staff who are
+not superusers get no API keys page.
 
 The service's calls send an empty body: the answer is 400 (no input) without a guard model, and a 400
 rather than a 401 is what proves the key authenticated."""
@@ -128,7 +129,7 @@ def test_a_key_edited_and_its_webhook_secret_rotated_in_the_browser(live_server:
         form.get_by_role("button", name="Create key").click()
         first_secret = page.get_by_test_id("api-key-webhook-secret").inner_text().strip()
         page.get_by_test_id("api-key-done").click()
-        prefix = ApiKey.objects.get().prefix
+        prefix, default_rate = ApiKey.objects.values_list("prefix", "rate_limit_per_minute").get()
         assert ApiKey.objects.get(prefix=prefix).webhook_secret == first_secret
 
         # Edit: the form opens filled in; only the rate limit changes.
@@ -145,6 +146,15 @@ def test_a_key_edited_and_its_webhook_secret_rotated_in_the_browser(live_server:
         key = ApiKey.objects.get(prefix=prefix)
         assert (key.rate_limit_per_minute, key.name, key.webhook_url) == (45, "chat-service", WEBHOOK_URL)
         assert key.webhook_secret == first_secret  # an edit that keeps the webhook keeps its secret
+
+        # History: the change is its newest line, with the old and new rate and who made it.
+        row.get_by_role("button", name=f"History of chat-service ({prefix})").click()
+        history = page.get_by_test_id("api-key-history-line")
+        history.first.wait_for()
+        assert history.first.inner_text() == f"Changed by root — rate limit {default_rate:,} → 45 / min"
+        assert history.last.inner_text().startswith("Created by root — name chat-service, policy none, ")
+        dialog.get_by_role("button", name="Close").click()
+        assert dialog.count() == 0
 
         # Rotate: confirmed first, the new secret shown once.
         row.get_by_role("button", name=f"Rotate secret of chat-service ({prefix})").click()

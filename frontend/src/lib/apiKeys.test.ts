@@ -6,11 +6,13 @@ import {
   checkNewKey,
   curlExample,
   describeChanges,
+  describeKeyEvent,
   editFormOf,
   errorsByField,
   formatLastUsed,
   formatRateLimit,
   keyChanges,
+  keyEventLine,
   listedPart,
   mergeApiKeys,
   newKeyBody,
@@ -19,6 +21,7 @@ import {
   withEdits,
   withoutSecrets,
   type ApiKey,
+  type ApiKeyEvent,
 } from './apiKeys';
 
 const KEY: ApiKey = {
@@ -212,5 +215,70 @@ describe('display formats', () => {
     );
     expect(curlExample('http://h', 'k', null)).toContain('"policy": "POLICY_SLUG"');
     expect(curlExample('http://h', 'k', "it's")).toContain(`'{"policy": "it'\\''s"`);
+  });
+});
+
+describe('a line of a key’s history', () => {
+  const at = '2026-12-05T10:00:00Z';
+  const event = (kind: ApiKeyEvent['kind'], actor: string | null, changes: ApiKeyEvent['changes'] = {}): ApiKeyEvent => ({
+    kind,
+    actor,
+    changes,
+    created_at: at,
+  });
+  const HOOK = 'https://hooks.example.com/arbiter/decisions?team=trust-and-safety';
+
+  it('says what a key was made with, and by whom', () => {
+    const made = event('created', 'admin', {
+      name: ['', 'chat'],
+      policy: [null, 'core-safety'],
+      rate_limit_per_minute: [null, 600],
+      webhook_url: ['', HOOK],
+    });
+    expect(keyEventLine(made)).toBe(`Created by admin — name chat, policy core-safety, 600 / min, webhook ${HOOK}`);
+    expect(describeKeyEvent(made)).toEqual({
+      summary: 'Created by admin',
+      details: `name chat, policy core-safety, 600 / min, webhook ${HOOK}`,
+    });
+  });
+
+  it('says "none" for a key made without a policy or a webhook (the server records only what differs from them)', () => {
+    const made = event('created', null, { rate_limit_per_minute: [null, 1200], name: ['', 'batch'] });
+    expect(keyEventLine(made)).toBe('Created from the command line — name batch, policy none, 1,200 / min, webhook none');
+  });
+
+  it('says each changed field with its old and new value, in the form’s order whatever the server’s', () => {
+    const changed = event('updated', 'lead', { rate_limit_per_minute: [600, 5], name: ['svc', 'chat'] });
+    expect(keyEventLine(changed)).toBe('Changed by lead — name svc → chat; rate limit 600 → 5 / min');
+    expect(describeKeyEvent(changed).summary).toBe('Changed by lead');
+  });
+
+  it('says "none" for a policy or a webhook taken away, or given', () => {
+    expect(keyEventLine(event('updated', 'lead', { policy: ['core-safety', null] }))).toBe(
+      'Changed by lead — policy core-safety → none',
+    );
+    expect(keyEventLine(event('updated', null, { policy: [null, 'kids'], webhook_url: [HOOK, ''] }))).toBe(
+      `Changed from the command line — policy none → kids; webhook ${HOOK} → none`,
+    );
+    expect(keyEventLine(event('updated', 'lead', { webhook_url: ['', HOOK] }))).toBe(`Changed by lead — webhook none → ${HOOK}`);
+  });
+
+  it('says a rotation and a revocation in a few words', () => {
+    expect(keyEventLine(event('webhook_secret_rotated', 'lead'))).toBe('Webhook secret rotated by lead');
+    expect(keyEventLine(event('webhook_secret_rotated', null))).toBe('Webhook secret rotated from the command line');
+    expect(keyEventLine(event('revoked', 'admin'))).toBe('Revoked by admin');
+    expect(keyEventLine(event('revoked', null))).toBe('Revoked from the command line');
+    expect(describeKeyEvent(event('revoked', null))).toEqual({ summary: 'Revoked from the command line', details: '' });
+  });
+
+  it('keeps what it does not know readable rather than dropping it', () => {
+    const unknown = {
+      kind: 'key_renamed' as ApiKeyEvent['kind'],
+      actor: 'ops',
+      changes: { color: ['red', 'blue'] as [unknown, unknown] },
+    };
+    expect(keyEventLine(unknown)).toBe('Key renamed by ops — color red → blue');
+    // A malformed change is left out rather than shown as "undefined".
+    expect(keyEventLine(event('updated', 'lead', { name: 'chat' as unknown as [unknown, unknown] }))).toBe('Changed by lead');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * API keys as the API keys page sees them: types, the list, creating, changing and revoking a key,
- * rotating its webhook secret, and display helpers.
+ * rotating its webhook secret, a key's history, and display helpers.
  */
 
 import { api, type ApiClient, type FieldError } from '../api';
@@ -78,6 +78,22 @@ export interface RotatedApiKey extends ApiKey {
   webhook_secret: string;
 }
 
+/** What happened to a key, as its history records it. */
+export type ApiKeyEventKind = 'created' | 'updated' | 'webhook_secret_rotated' | 'revoked';
+
+/** One entry of `GET /api/v1/api-keys/{prefix}/events/` (newest first). Secrets never appear in it. */
+export interface ApiKeyEvent {
+  kind: ApiKeyEventKind;
+  /** Who did it; null when it was done from the command line (or the account was deleted since). */
+  actor: string | null;
+  /**
+   * Only the fields that changed, each as [old, new]: `name`, `policy` (a slug or null),
+   * `rate_limit_per_minute` and `webhook_url` ("" for none). A key's creation has ""/null as the old values.
+   */
+  changes: Partial<Record<string, [unknown, unknown]>>;
+  created_at: string;
+}
+
 /** A key as a change or a rotation answered it, over the list `basis` that was shown when it was answered. */
 export interface KeyEdit {
   basis: readonly ApiKey[] | null;
@@ -107,6 +123,11 @@ export function updateApiKey(prefix: string, changes: ApiKeyChanges, client: Api
 /** A new webhook secret, in this answer only; 409 `no_webhook` for a key without one, `revoked` for a revoked key. */
 export function rotateWebhookSecret(prefix: string, client: ApiClient = api): Promise<RotatedApiKey> {
   return client.post<RotatedApiKey>(`${keyUrl(prefix)}rotate-webhook-secret/`);
+}
+
+/** The key's history, newest first; an unknown prefix answers 404. */
+export function fetchApiKeyEvents(prefix: string, signal?: AbortSignal, client: ApiClient = api): Promise<ApiKeyEvent[]> {
+  return client.get<ApiKeyEvent[]>(`${keyUrl(prefix)}events/`, { signal });
 }
 
 /**
@@ -235,6 +256,81 @@ export function sortApiKeys(keys: readonly ApiKey[]): ApiKey[] {
 export function formatRateLimit(rate: number | null | undefined): string {
   if (rate === null || rate === undefined) return 'default';
   return `${rate.toLocaleString('en-US')} / min`;
+}
+
+const EVENT_TITLES: Record<ApiKeyEventKind, string> = {
+  created: 'Created',
+  updated: 'Changed',
+  webhook_secret_rotated: 'Webhook secret rotated',
+  revoked: 'Revoked',
+};
+
+/** The fields of a key's history in the order they are told (the server's JSON keeps no order); others follow. */
+const EVENT_FIELDS: readonly string[] = NEW_KEY_FIELDS;
+
+/** A value of a field in a key's history, as the table shows it: no policy or webhook is "none". */
+function eventValue(field: string, value: unknown): string {
+  if (field === 'rate_limit_per_minute') return typeof value === 'number' ? value.toLocaleString('en-US') : 'default';
+  if (value === null || value === undefined || value === '') return 'none';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const EVENT_LABELS: Record<string, string> = {
+  name: 'name',
+  policy: 'policy',
+  rate_limit_per_minute: 'rate limit',
+  webhook_url: 'webhook',
+};
+
+/** The [old, new] pairs of `changes` that are well formed, in the order they are told. */
+function changedFields(changes: ApiKeyEvent['changes'] | null | undefined): [string, unknown, unknown][] {
+  const entries = Object.entries(changes ?? {}).filter(
+    (entry): entry is [string, [unknown, unknown]] => Array.isArray(entry[1]) && entry[1].length === 2,
+  );
+  const rank = (field: string) => (EVENT_FIELDS.includes(field) ? EVENT_FIELDS.indexOf(field) : EVENT_FIELDS.length);
+  return entries.sort((a, b) => rank(a[0]) - rank(b[0])).map(([field, [old, now]]) => [field, old, now]);
+}
+
+/** "rate limit 600 → 5 / min", "policy core-safety → none", "name svc → chat". */
+function describeChange(field: string, old: unknown, now: unknown): string {
+  const label = EVENT_LABELS[field] ?? field.replace(/_/g, ' ');
+  const change = `${label} ${eventValue(field, old)} → ${eventValue(field, now)}`;
+  return field === 'rate_limit_per_minute' && typeof now === 'number' ? `${change} / min` : change;
+}
+
+/** What a key was made with: "name chat, policy core-safety, 600 / min, webhook https://…" (no policy or webhook: "none"). */
+function describeCreation(changes: ApiKeyEvent['changes']): string {
+  const made = new Map(changedFields(changes).map(([field, , now]) => [field, now]));
+  const parts: string[] = [];
+  if (made.has('name')) parts.push(`name ${eventValue('name', made.get('name'))}`);
+  parts.push(`policy ${eventValue('policy', made.get('policy'))}`);
+  if (made.has('rate_limit_per_minute')) parts.push(formatRateLimit(made.get('rate_limit_per_minute') as number | null));
+  parts.push(`webhook ${eventValue('webhook_url', made.get('webhook_url'))}`);
+  for (const [field, now] of made) {
+    if (!EVENT_FIELDS.includes(field)) parts.push(`${field.replace(/_/g, ' ')} ${eventValue(field, now)}`);
+  }
+  return parts.join(', ');
+}
+
+/**
+ * A line of a key's history in two parts: what was done and by whom ("Changed by lead", "Revoked
+ * from the command line"), and what it changed ("rate limit 600 → 5 / min; name svc → chat"), ""
+ * when there is nothing more to say.
+ */
+export function describeKeyEvent(event: Pick<ApiKeyEvent, 'kind' | 'actor' | 'changes'>): { summary: string; details: string } {
+  const known = Object.prototype.hasOwnProperty.call(EVENT_TITLES, event.kind);
+  const title = known ? EVENT_TITLES[event.kind] : String(event.kind).replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+  const summary = `${title} ${event.actor ? `by ${event.actor}` : 'from the command line'}`;
+  let details: string;
+  if (event.kind === 'created') details = describeCreation(event.changes);
+  else details = changedFields(event.changes).map(([field, old, now]) => describeChange(field, old, now)).join('; ');
+  return { summary, details };
+}
+
+/** A line of a key's history: "Changed by lead — rate limit 600 → 5 / min; name svc → chat". */
+export function keyEventLine(event: Pick<ApiKeyEvent, 'kind' | 'actor' | 'changes'>): string {
+  const { summary, details } = describeKeyEvent(event);
+  return details ? `${summary} — ${details}` : summary;
 }
 
 /**

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { App } from '../../App';
 import { AuthProvider } from '../../auth';
 import { click, json, setupTestRoot, stubFetch, typeInto } from '../../test/dom';
-import type { ApiKey, CreatedApiKey } from '../../lib/apiKeys';
+import type { ApiKey, ApiKeyEvent, CreatedApiKey } from '../../lib/apiKeys';
 import { ApiKeysPage } from './ApiKeysPage';
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
@@ -62,6 +62,21 @@ interface Backend {
   patches: { prefix: string; body: Record<string, unknown> }[];
   /** Changes a key on the server only, as another administrator would: the page learns it when it asks. */
   behindThePage: (prefix: string, change: Partial<ApiKey>) => void;
+  /** Each key's history, newest first, as the server records it (this backend's own changes included). */
+  events: Record<string, ApiKeyEvent[]>;
+  /** Answers `GET .../events/` instead of the history while it returns a response. */
+  eventsAnswer: ((prefix: string) => Response | Promise<Response> | undefined) | null;
+}
+
+const AUDITED = ['name', 'policy', 'rate_limit_per_minute', 'webhook_url'] as const;
+
+/** The history a key starts with: made (by whom it says), and revoked by "admin" when it is revoked. */
+function initialEvents(key: ApiKey): ApiKeyEvent[] {
+  const changes: ApiKeyEvent['changes'] = {};
+  const blank: ApiKey = { ...key, name: '', policy: null, rate_limit_per_minute: null, webhook_url: '' };
+  for (const field of AUDITED) if (key[field] !== blank[field]) changes[field] = [blank[field], key[field]];
+  const created: ApiKeyEvent = { kind: 'created', actor: key.created_by, changes, created_at: key.created_at };
+  return key.revoked_at ? [{ kind: 'revoked', actor: 'admin', changes: {}, created_at: key.revoked_at }, created] : [created];
 }
 
 /**
@@ -81,8 +96,19 @@ function backend(
   const csrf: (string | undefined)[] = [];
   const patches: Backend['patches'] = [];
   const revokedAnswer = (prefix: string) => json({ error: { code: 'revoked', message: `API key ${prefix} is revoked` } }, 409);
+  const events: Record<string, ApiKeyEvent[]> = Object.fromEntries(initial.map((key) => [key.prefix, initialEvents(key)]));
+  const record = (prefix: string, kind: ApiKeyEvent['kind'], changes: ApiKeyEvent['changes'] = {}) => {
+    events[prefix] = [{ kind, actor: 'admin', changes, created_at: new Date().toISOString() }, ...(events[prefix] ?? [])];
+  };
   const requests = stubFetch((input, init) => {
     const method = init.method ?? 'GET';
+    const history = /^\/api\/v1\/api-keys\/([^/]+)\/events\/$/.exec(input);
+    if (history && method === 'GET') {
+      const answer = server.eventsAnswer?.(history[1]);
+      if (answer) return answer;
+      const found = events[history[1]];
+      return found ? json(found) : json({ error: { code: 'not_found', message: `no API key with prefix '${history[1]}'` } }, 404);
+    }
     const one = /^\/api\/v1\/api-keys\/([^/]+)\/$/.exec(input);
     if (one && method === 'PATCH') {
       const body = JSON.parse(init.body as string) as Record<string, unknown>;
@@ -95,6 +121,9 @@ function backend(
       if (found.revoked_at) return revokedAnswer(found.prefix);
       const changed = { ...found, ...body } as ApiKey;
       keys = keys.map((key) => (key.prefix === changed.prefix ? changed : key));
+      const diff: ApiKeyEvent['changes'] = {};
+      for (const field of AUDITED) if (found[field] !== changed[field]) diff[field] = [found[field], changed[field]];
+      record(changed.prefix, 'updated', diff);
       const gained = !found.webhook_url && changed.webhook_url;
       return json({ ...changed, ...(gained ? { webhook_secret: NEW_WEBHOOK_SECRET } : {}) });
     }
@@ -104,6 +133,7 @@ function backend(
       const found = keys.find((key) => key.prefix === rotate[1])!;
       if (found.revoked_at) return revokedAnswer(found.prefix);
       if (!found.webhook_url) return json({ error: { code: 'no_webhook', message: 'this API key has no webhook to sign' } }, 409);
+      record(found.prefix, 'webhook_secret_rotated');
       return json({ ...found, webhook_secret: ROTATED_SECRET });
     }
     if (input === '/api/v1/api-keys/' && method === 'GET') return (async () => (await listAnswer?.()) ?? json(keys))();
@@ -128,6 +158,7 @@ function backend(
       };
       const { key: _token, webhook_secret: _secret, ...listed } = made;
       keys = [listed, ...keys];
+      events[listed.prefix] = initialEvents(listed);
       return json(made, 201);
     }
     const revoke = /^\/api\/v1\/api-keys\/([^/]+)\/revoke\/$/.exec(input);
@@ -136,6 +167,7 @@ function backend(
       if (!found) return json({ error: { code: 'not_found', message: `no API key with prefix '${revoke[1]}'` } }, 404);
       const revoked = { ...found, revoked_at: found.revoked_at ?? new Date().toISOString() };
       keys = keys.map((key) => (key.prefix === revoked.prefix ? revoked : key));
+      if (!found.revoked_at) record(found.prefix, 'revoked');
       return json(revoked);
     }
     return undefined;
@@ -143,7 +175,8 @@ function backend(
   const behindThePage = (prefix: string, change: Partial<ApiKey>) => {
     keys = keys.map((key) => (key.prefix === prefix ? { ...key, ...change } : key));
   };
-  return { requests, bodies, csrf, patches, behindThePage };
+  const server: Backend = { requests, bodies, csrf, patches, behindThePage, events, eventsAnswer: null };
+  return server;
 }
 
 async function render() {
@@ -628,6 +661,7 @@ describe('rotating a webhook secret', () => {
     expect([...row('1a2b3c4d')!.querySelectorAll('button')].map((item) => item.textContent)).toEqual([
       'Edit',
       'Rotate secret',
+      'History',
       'Revoke',
     ]);
 
@@ -690,6 +724,159 @@ describe('rotating a webhook secret', () => {
     expect(alert.textContent).toContain('has no webhook any more, so it has no secret to rotate');
     await waitFor(() => (byTestId('rotate-1a2b3c4d') ? null : true), 'the row read again');
     expect(row('1a2b3c4d')?.querySelector('.api-key-webhook')?.textContent).toBe('none');
+  });
+});
+
+describe('a key’s history', () => {
+  const dialog = () => byTestId('api-key-history');
+  const lines = () => [...dom.container.querySelectorAll('[data-testid="api-key-history-line"]')].map((line) => line.textContent);
+  const historyRequests = (server: Backend, prefix: string) =>
+    server.requests.filter((r) => r === `GET /api/v1/api-keys/${prefix}/events/`);
+
+  async function openHistory(prefix: string) {
+    await click(byTestId(`history-${prefix}`)!);
+    const shown = () => byTestId('api-key-history-list') ?? byTestId('api-key-history-empty') ?? dialog()?.querySelector('[role="alert"]');
+    await waitFor(shown, 'the history');
+    return dialog()!;
+  }
+
+  it('opens from a key’s row, reads its events and shows them newest first, each with its time', async () => {
+    const server = backend();
+    server.events['1a2b3c4d'].unshift(
+      { kind: 'revoked', actor: null, changes: {}, created_at: '2026-12-06T09:00:00Z' },
+      { kind: 'webhook_secret_rotated', actor: 'lead', changes: {}, created_at: '2026-12-05T09:00:00Z' },
+      {
+        kind: 'updated',
+        actor: 'lead',
+        changes: { rate_limit_per_minute: [600, 5], name: ['svc', 'chat-service'] },
+        created_at: '2026-12-04T09:00:00Z',
+      },
+    );
+    let answer: (response: Response) => void = () => undefined;
+    server.eventsAnswer = () =>
+      new Promise<Response>((resolve) => {
+        answer = resolve;
+      });
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    const button = byTestId('history-1a2b3c4d')!;
+    expect(button.textContent).toBe('History');
+    expect(button.getAttribute('aria-label')).toBe('History of chat-service (1a2b3c4d)');
+    await click(button);
+    const opened = dialog()!;
+    expect(opened.getAttribute('role')).toBe('dialog');
+    expect(opened.getAttribute('aria-modal')).toBe('true');
+    expect(opened.textContent).toContain('History of “chat-service”');
+    expect(opened.textContent).toContain('Loading the history…');
+    expect(document.activeElement).toBe(buttonNamed('Close', opened));
+    expect(historyRequests(server, '1a2b3c4d')).toHaveLength(1);
+
+    server.eventsAnswer = null;
+    await act(async () => answer(json(server.events['1a2b3c4d'])));
+    await waitFor(() => byTestId('api-key-history-list'), 'the events');
+    expect(opened.textContent).not.toContain('Loading');
+    expect(lines()).toEqual([
+      'Revoked from the command line',
+      'Webhook secret rotated by lead',
+      'Changed by lead — name svc → chat-service; rate limit 600 → 5 / min',
+      `Created by admin — name chat-service, policy core-safety, 600 / min, webhook ${CHAT.webhook_url}`,
+    ]);
+    const times = [...opened.querySelectorAll('time')];
+    expect(times.map((time) => time.textContent)).toEqual(
+      ['2026-12-06T09:00:00Z', '2026-12-05T09:00:00Z', '2026-12-04T09:00:00Z', CHAT.created_at].map((iso) =>
+        new Date(iso).toLocaleString(),
+      ),
+    );
+    expect(times[0].getAttribute('datetime')).toBe('2026-12-06T09:00:00Z');
+
+    // Escape closes it, and the focus goes back to the row's button.
+    await act(async () => {
+      document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    });
+    expect(dialog()).toBeNull();
+    expect(document.activeElement).toBe(button);
+
+    // A key made from the command line, without a policy or a webhook.
+    await openHistory('55aa66bb');
+    expect(lines()).toEqual(['Created from the command line — name batch-import, policy none, 120 / min, webhook none']);
+    await click(buttonNamed('Close', dialog()!)!);
+    expect(dialog()).toBeNull();
+    expect(server.requests.filter((r) => r.startsWith('POST') || r.startsWith('PATCH'))).toEqual([]);
+  });
+
+  it('is offered on a revoked key’s row too', async () => {
+    const server = backend();
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    const old = row('9f8e7d6c')!;
+    expect([...old.querySelectorAll('button')].map((item) => item.getAttribute('aria-label'))).toEqual([
+      'History of old-bot (9f8e7d6c)',
+    ]);
+    await openHistory('9f8e7d6c');
+    expect(historyRequests(server, '9f8e7d6c')).toHaveLength(1);
+    expect(lines()).toEqual(['Revoked by admin', 'Created by admin — name old-bot, policy core-safety, 600 / min, webhook none']);
+  });
+
+  it('shows an error with a retry, and says when nothing is recorded', async () => {
+    const server = backend();
+    let calls = 0;
+    server.eventsAnswer = () =>
+      ++calls === 1 ? json({ error: { code: 'server_error', message: 'The database is unavailable.' } }, 503) : undefined;
+    server.events['55aa66bb'] = [];
+    await render();
+    await waitFor(() => byTestId('api-keys-table'), 'the keys');
+
+    const opened = await openHistory('55aa66bb');
+    const alert = opened.querySelector<HTMLElement>('[role="alert"]')!;
+    expect(alert.textContent).toContain('Could not load the history');
+    expect(alert.textContent).toContain('The database is unavailable.');
+    expect(byTestId('api-key-history-list')).toBeNull();
+
+    await click(buttonNamed('Try again', alert)!);
+    const empty = await waitFor(() => byTestId('api-key-history-empty'), 'the empty history');
+    expect(empty.textContent).toContain('Nothing is recorded for this key');
+    expect(opened.querySelector('[role="alert"]')).toBeNull();
+    expect(historyRequests(server, '55aa66bb')).toHaveLength(2);
+  });
+
+  it('is read again when it opens, so that it shows what the page just changed, rotated or revoked', async () => {
+    const server = backend();
+    await render();
+    await waitFor(() => dom.container.querySelector('option[value="core-safety"]'), 'the policies');
+
+    await openHistory('1a2b3c4d');
+    expect(lines()).toHaveLength(1);
+    await click(buttonNamed('Close', dialog()!)!);
+
+    await click(byTestId('edit-1a2b3c4d')!);
+    await typeInto(byTestId('api-key-edit-rate_limit_per_minute') as HTMLInputElement, '45');
+    await click(byTestId('api-key-edit-save')!);
+    await waitFor(() => (byTestId('api-key-edit') ? null : true), 'the edit form to close');
+    await openHistory('1a2b3c4d');
+    expect(lines()[0]).toBe('Changed by admin — rate limit 600 → 45 / min');
+    await click(buttonNamed('Close', dialog()!)!);
+
+    await click(byTestId('rotate-1a2b3c4d')!);
+    await click(buttonNamed('Rotate secret', dom.container.querySelector<HTMLElement>('[role="dialog"]')!)!);
+    await waitFor(() => byTestId('api-key-secret-panel'), 'the secret panel');
+    await click(byTestId('api-key-done')!);
+    await openHistory('1a2b3c4d');
+    expect(lines()[0]).toBe('Webhook secret rotated by admin');
+    await click(buttonNamed('Close', dialog()!)!);
+
+    await click(byTestId('revoke-1a2b3c4d')!);
+    await click(buttonNamed('Revoke key', dom.container.querySelector<HTMLElement>('[role="dialog"]')!)!);
+    await waitFor(() => (row('1a2b3c4d')?.dataset.state === 'revoked' ? true : null), 'the revoked row');
+    await openHistory('1a2b3c4d');
+    expect(lines()).toEqual([
+      'Revoked by admin',
+      'Webhook secret rotated by admin',
+      'Changed by admin — rate limit 600 → 45 / min',
+      `Created by admin — name chat-service, policy core-safety, 600 / min, webhook ${CHAT.webhook_url}`,
+    ]);
+    expect(historyRequests(server, '1a2b3c4d')).toHaveLength(4);
   });
 });
 

@@ -10,8 +10,10 @@ import {
   createApiKey,
   curlExample,
   describeChanges,
+  describeKeyEvent,
   editFormOf,
   errorsByField,
+  fetchApiKeyEvents,
   fetchApiKeys,
   formatLastUsed,
   formatRateLimit,
@@ -497,6 +499,76 @@ function EditKeyDialog({
   );
 }
 
+/**
+ * A key's history, in a dialog like the edit form's (the table scrolls sideways on a narrow window, a
+ * dialog does not): read afresh each time it opens, and again when `version` changes (after this
+ * page changed a key), newest first.
+ */
+function HistoryDialog({ apiKey, version, onClose }: { apiKey: ApiKey; version: number; onClose: () => void }) {
+  const titleId = useId();
+  const closeRef = useRef<HTMLButtonElement>(null);
+  const { prefix } = apiKey;
+  const events = useResource((signal) => fetchApiKeyEvents(prefix, signal), `${prefix}:${version}`);
+
+  useEffect(() => {
+    closeRef.current?.focus();
+  }, []);
+
+  return (
+    <div className="dialog-backdrop api-key-edit-backdrop">
+      <div
+        className="dialog api-key-history"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        aria-busy={events.loading}
+        data-testid="api-key-history"
+        data-prefix={prefix}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') onClose();
+        }}
+      >
+        <div className="card__header">
+          <h2 id={titleId}>History of “{apiKey.name}”</h2>
+          <span className="mono muted">{prefix}</span>
+        </div>
+        {events.error !== null && (
+          <ErrorMessage title="Could not load the history" error={events.error} onRetry={events.reload} />
+        )}
+        {events.loading && <Loading label="Loading the history…" />}
+        {!events.loading && events.error === null && events.data?.length === 0 && (
+          <p className="muted" data-testid="api-key-history-empty">
+            Nothing is recorded for this key: it was made before its history was kept, and nothing was done to it since.
+          </p>
+        )}
+        {!events.loading && events.error === null && events.data && events.data.length > 0 && (
+          <ol className="timeline api-key-history__list" aria-label="Events, newest first" data-testid="api-key-history-list">
+            {events.data.map((event, index) => {
+              const { summary, details } = describeKeyEvent(event);
+              return (
+                <li key={index} className={`timeline__item api-key-history__item--${event.kind}`} data-kind={event.kind}>
+                  <p className="api-key-history__line" data-testid="api-key-history-line">
+                    <strong>{summary}</strong>
+                    {details && ` — ${details}`}
+                  </p>
+                  <p className="small muted">
+                    <time dateTime={event.created_at}>{formatDateTime(event.created_at)}</time>
+                  </p>
+                </li>
+              );
+            })}
+          </ol>
+        )}
+        <div className="dialog__actions">
+          <button ref={closeRef} type="button" className="button button--secondary" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
 /** A change or rotation refused because the key is no longer what the row showed: revoked, without a webhook, or gone. */
 function outdatedRow(error: unknown): error is ApiError {
   return (
@@ -544,6 +616,13 @@ export function ApiKeysPage() {
   const [rotating, setRotating] = useState<ApiKey | null>(null);
   const [rotateBusy, setRotateBusy] = useState(false);
   const [rotateError, setRotateError] = useState<unknown>(null);
+
+  // The key whose history is open (by prefix: the dialog follows the row), and how many changes this
+  // page has made, so that an open history reads its key's events again after one.
+  const [historyOf, setHistoryOf] = useState<ApiKey | null>(null);
+  const [changesMade, setChangesMade] = useState(0);
+  // The History button that opened it, focused again when it closes.
+  const historyOpener = useRef<HTMLElement | null>(null);
 
   // Why a change or rotation found the key no longer as its row showed it, said beside the table.
   const [rowAlert, setRowAlert] = useState<string | null>(null);
@@ -626,6 +705,7 @@ export function ApiKeysPage() {
     try {
       const answer = await revokeApiKey(key.prefix);
       setLocal((previous) => [...previous, answer]);
+      setChangesMade((count) => count + 1);
       setRevoking(null);
       setNotice(`“${answer.name}” (${answer.prefix}) is revoked: services using it now get 401.`);
       keys.reload();
@@ -692,6 +772,7 @@ export function ApiKeysPage() {
       const answer = await updateApiKey(key.prefix, changes);
       const listed = listedPart(answer);
       remember(listed);
+      setChangesMade((count) => count + 1);
       setEditing(null);
       if (answer.webhook_secret) {
         setSecrets({ kind: 'webhook-added', key: listed, webhookSecret: answer.webhook_secret });
@@ -723,6 +804,7 @@ export function ApiKeysPage() {
       const answer = await rotateWebhookSecret(key.prefix);
       const listed = listedPart(answer);
       remember(listed);
+      setChangesMade((count) => count + 1);
       setRotating(null);
       setSecrets({ kind: 'webhook-rotated', key: listed, webhookSecret: answer.webhook_secret });
       keys.reload();
@@ -882,34 +964,50 @@ export function ApiKeysPage() {
                       <KeyStatus apiKey={key} />
                     </td>
                     <td className="api-key-actions-cell">
-                      {!key.revoked_at && (
-                        <div className="api-key-actions">
-                          <button
-                            type="button"
-                            className="button button--secondary button--small"
-                            onClick={(event) => openEdit(key, event.currentTarget)}
-                            disabled={secrets !== null}
-                            aria-label={`Edit ${key.name} (${key.prefix})`}
-                            data-testid={`edit-${key.prefix}`}
-                          >
-                            Edit
-                          </button>
-                          {key.webhook_url && (
+                      <div className="api-key-actions">
+                        {!key.revoked_at && (
+                          <>
                             <button
                               type="button"
                               className="button button--secondary button--small"
-                              onClick={() => {
-                                startAction();
-                                setRotateError(null);
-                                setRotating(key);
-                              }}
+                              onClick={(event) => openEdit(key, event.currentTarget)}
                               disabled={secrets !== null}
-                              aria-label={`Rotate secret of ${key.name} (${key.prefix})`}
-                              data-testid={`rotate-${key.prefix}`}
+                              aria-label={`Edit ${key.name} (${key.prefix})`}
+                              data-testid={`edit-${key.prefix}`}
                             >
-                              Rotate secret
+                              Edit
                             </button>
-                          )}
+                            {key.webhook_url && (
+                              <button
+                                type="button"
+                                className="button button--secondary button--small"
+                                onClick={() => {
+                                  startAction();
+                                  setRotateError(null);
+                                  setRotating(key);
+                                }}
+                                disabled={secrets !== null}
+                                aria-label={`Rotate secret of ${key.name} (${key.prefix})`}
+                                data-testid={`rotate-${key.prefix}`}
+                              >
+                                Rotate secret
+                              </button>
+                            )}
+                          </>
+                        )}
+                        <button
+                          type="button"
+                          className="button button--secondary button--small"
+                          onClick={(event) => {
+                            historyOpener.current = event.currentTarget;
+                            setHistoryOf(key);
+                          }}
+                          aria-label={`History of ${key.name} (${key.prefix})`}
+                          data-testid={`history-${key.prefix}`}
+                        >
+                          History
+                        </button>
+                        {!key.revoked_at && (
                           <button
                             type="button"
                             className="button button--secondary button--small"
@@ -923,8 +1021,8 @@ export function ApiKeysPage() {
                           >
                             Revoke
                           </button>
-                        </div>
-                      )}
+                        )}
+                      </div>
                     </td>
                   </tr>
                 ))}
@@ -936,6 +1034,17 @@ export function ApiKeysPage() {
           <p className="muted">Every key is revoked. Tick “Show revoked keys” to list them.</p>
         )}
       </section>
+
+      {historyOf && (
+        <HistoryDialog
+          apiKey={rows.find((key) => key.prefix === historyOf.prefix) ?? historyOf}
+          version={changesMade}
+          onClose={() => {
+            setHistoryOf(null);
+            historyOpener.current?.focus();
+          }}
+        />
+      )}
 
       {editing && !editing.confirmRemoval && (
         <EditKeyDialog

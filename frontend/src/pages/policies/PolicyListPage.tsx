@@ -33,37 +33,39 @@ export function PolicyListPage() {
         )}
         {!policies.data && policies.loading && <Loading label="Loading policies…" />}
         {policies.data && (
-          <table className="table" data-testid="policy-list">
-            <thead>
-              <tr>
-                <th scope="col">Policy</th>
-                <th scope="col">Published</th>
-                <th scope="col">Latest</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {policies.data.length === 0 && (
+          <div className="table-scroll">
+            <table className="table" data-testid="policy-list">
+              <thead>
                 <tr>
-                  <td colSpan={4} className="muted">
-                    No policies yet. Push one with <code>manage.py policy push</code>.
-                  </td>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Published</th>
+                  <th scope="col">Latest</th>
+                  <th scope="col">Created</th>
                 </tr>
-              )}
-              {policies.data.map((policy) => (
-                <tr key={policy.slug}>
-                  <th scope="row">
-                    <Link to={`/policies/${policy.slug}`}>{policy.title}</Link>
-                    <div className="muted mono">{policy.slug}</div>
-                    {loadDraft(policy.slug) && <span className="tag">Unsaved draft</span>}
-                  </th>
-                  <td>{policy.published_version ? `v${policy.published_version}` : <span className="muted">none</span>}</td>
-                  <td>{policy.latest_version ? `v${policy.latest_version}` : '–'}</td>
-                  <td>{when(policy.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {policies.data.length === 0 && (
+                  <tr>
+                    <td colSpan={4} className="muted">
+                      No policies yet. Push one with <code>manage.py policy push</code>.
+                    </td>
+                  </tr>
+                )}
+                {policies.data.map((policy) => (
+                  <tr key={policy.slug}>
+                    <th scope="row">
+                      <Link to={`/policies/${policy.slug}`}>{policy.title}</Link>
+                      <div className="muted mono">{policy.slug}</div>
+                      {loadDraft(policy.slug) && <span className="tag">Unsaved draft</span>}
+                    </th>
+                    <td>{policy.published_version ? `v${policy.published_version}` : <span className="muted">none</span>}</td>
+                    <td>{policy.latest_version ? `v${policy.latest_version}` : '–'}</td>
+                    <td>{when(policy.created_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
     </div>

@@ -23,7 +23,15 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from moderation_app.models import Decision
-from moderation_app.services import api_key_create, cases_import, parse_case_rows, review_claim_next, review_label
+from moderation_app.services import (
+    api_key_create,
+    api_key_revoke,
+    api_key_touch,
+    cases_import,
+    parse_case_rows,
+    review_claim_next,
+    review_label,
+)
 from moderation_app.tests.factories import UserFactory
 from policies_app.services import policy_ensure_default
 from tests.browser import browser_page
@@ -124,6 +132,16 @@ def _training_run(tiny_model_dir: Path) -> TrainingRun:
     return training_run_execute(run=run)
 
 
+def _api_keys(admin: Any) -> None:
+    """Keys as an install has them: one with a webhook, one that is used, one revoked."""
+    policy, _ = policy_ensure_default()
+    api_key_create(name="support-bot", policy=policy, actor=admin, webhook_url="https://hooks.example.com/arbiter")
+    used, _ = api_key_create(name="batch-import", policy=policy, actor=admin, rate_limit_per_minute=120)
+    api_key_touch(api_key=used)
+    old, _ = api_key_create(name="old-bot", policy=policy, actor=admin)
+    api_key_revoke(api_key=old, actor=admin)
+
+
 def _name(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.strip("/").lower()) or "status"
 
@@ -145,7 +163,8 @@ def test_screenshots_of_the_main_pages(
     model_version_activate(model_version=_guard_model(smollm_dir, tiny_model_dir))
     decisions = _decisions()
     labelled = _label_some(3) or decisions[0]
-    UserFactory(username="admin", is_superuser=True, is_staff=True)
+    admin = UserFactory(username="admin", is_superuser=True, is_staff=True)
+    _api_keys(admin)
 
     with browser_page() as (page, _errors):
         sign_in(page, live_server.url, "admin")

@@ -359,7 +359,13 @@ def labels_disagree(*, labels: list[tuple[str, list[str]]]) -> bool:
 def review_reviewer_stats(*, since: datetime | None, reviewer_id: int | None = None) -> list[dict[str, Any]]:
     """Each reviewer's labels given since `since` (all time when None), or one reviewer's: how many,
     how long each took from the claim, how often they agreed with the guard and with a second,
-    independent reviewer, and how the escalations they were part of were settled. Busiest first."""
+    independent reviewer, and how the escalations they were part of were settled. Busiest first.
+    From one snapshot, so the counts and the escalations' outcomes agree while labels are given."""
+    with one_snapshot():
+        return _reviewer_stats(since=since, reviewer_id=reviewer_id)
+
+
+def _reviewer_stats(*, since: datetime | None, reviewer_id: int | None) -> list[dict[str, Any]]:
     labels = ReviewLabel.objects.all()
     if since is not None:
         labels = labels.filter(created_at__gte=since)
@@ -401,12 +407,11 @@ def _escalation_outcomes(*, since: datetime | None, reviewer_id: int | None) -> 
     label has since settled: how many the settling label agreed with (upheld) and how many it did
     not (overruled)."""
     compared = ReviewLabel.objects.filter(_COMPARED)
-    settling = ReviewLabel.objects.filter(position=3)
     if since is not None:
         compared = compared.filter(created_at__gte=since)
-        settling = settling.filter(created_at__gte=since)  # it came after the labels it settled
     if reviewer_id is not None:
         compared = compared.filter(reviewer_id=reviewer_id)
+    settling = ReviewLabel.objects.filter(position=3, item_id__in=compared.values("item_id"))
     settled = {
         item: (verdict, categories)
         for item, verdict, categories in settling.values_list("item_id", "verdict", "categories").order_by()

@@ -20,6 +20,7 @@ from moderation_app.models import ApiKey, ApiKeyEvent
 from moderation_app.roles import IsAdmin, user_roles
 from moderation_app.selectors import api_key_events, api_key_list
 from moderation_app.services import api_key_create, api_key_revoke, api_key_rotate_webhook_secret, api_key_update
+from moderation_app.services.accounts import RATE_LIMIT_MAX, WEBHOOK_URL_MAX
 from moderation_app.services.webhooks import webhook_url_problem
 from policies_app.models import Policy
 
@@ -134,8 +135,8 @@ class ApiKeyListCreateApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         name = serializers.CharField(max_length=100)
         policy = _policy_field()
-        rate_limit_per_minute = serializers.IntegerField(min_value=1, required=False)
-        webhook_url = _WebhookUrlField(required=False, allow_blank=True, default="")
+        rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=RATE_LIMIT_MAX, required=False)
+        webhook_url = _WebhookUrlField(max_length=WEBHOOK_URL_MAX, required=False, allow_blank=True, default="")
 
     @extend_schema(responses={200: ApiKeyOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -176,8 +177,8 @@ class ApiKeyUpdateApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         name = serializers.CharField(max_length=100, required=False)
         policy = _policy_field()
-        rate_limit_per_minute = serializers.IntegerField(min_value=1, required=False)
-        webhook_url = _WebhookUrlField(required=False, allow_blank=True)
+        rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=RATE_LIMIT_MAX, required=False)
+        webhook_url = _WebhookUrlField(max_length=WEBHOOK_URL_MAX, required=False, allow_blank=True)
 
     @extend_schema(request=InputSerializer, responses={200: ApiKeyOutputSerializer})
     def patch(self, request: Request, prefix: str) -> Response:

@@ -22,13 +22,17 @@ from django.db.models import Count, OuterRef, Q, Subquery
 
 def fill(apps: Any, schema_editor: Any) -> None:
     item, decision = apps.get_model("moderation_app", "ReviewItem"), apps.get_model("moderation_app", "Decision")
-    label = apps.get_model("moderation_app", "ReviewLabel")
     item.objects.update(guard_verdict=Subquery(decision.objects.filter(pk=OuterRef("decision_id")).values("verdict")))
-    given_by_then = Q(created_at__lt=OuterRef("created_at")) | Q(
-        created_at=OuterRef("created_at"), pk__lte=OuterRef("pk")
-    )
+    fill_positions(apps, schema_editor)
+
+
+def fill_positions(apps: Any, schema_editor: Any) -> None:
+    """Each label without a place gets its place in the order its item's labels were given (0018
+    runs it again, for a label an older web process wrote between the two migrations)."""
+    label = apps.get_model("moderation_app", "ReviewLabel")
+    given_by_then = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lte=OuterRef("pk"))
     place = label.objects.filter(given_by_then, item_id=OuterRef("item_id")).values("item_id").annotate(n=Count("pk"))
-    label.objects.update(position=Subquery(place.values("n")))
+    label.objects.filter(position__isnull=True).update(position=Subquery(place.values("n")))
 
 
 class Migration(migrations.Migration):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+
 from django.db import migrations, models
+
+# A label written by a web process older than 0017 after 0017 ran has no place yet.
+fill_positions = importlib.import_module("moderation_app.migrations.0017_reviewer_figures").fill_positions
 
 
 class Migration(migrations.Migration):
     dependencies = [("moderation_app", "0017_reviewer_figures")]
 
     operations = [
+        migrations.RunPython(fill_positions, migrations.RunPython.noop, elidable=True),
         migrations.AlterField(
             model_name="reviewlabel",
             name="position",

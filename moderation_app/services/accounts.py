@@ -23,6 +23,7 @@ from policies_app.models import Policy
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 WEBHOOK_URL_MAX = ApiKey._meta.get_field("webhook_url").max_length or 200
+RATE_LIMIT_MAX = 2_147_483_647  # the column's 32-bit range
 
 
 def api_key_create(
@@ -169,6 +170,8 @@ def _checked_name(name: str) -> str:
 def _checked_rate(rate: int) -> int:
     if rate < 1:
         raise _field_error("rate_limit_per_minute", "must be at least 1")
+    if rate > RATE_LIMIT_MAX:
+        raise _field_error("rate_limit_per_minute", f"must be at most {RATE_LIMIT_MAX:,}")
     return rate
 
 

@@ -138,3 +138,16 @@ def test_a_key_revoked_from_the_command_line_is_recorded_without_a_person(admin:
     call_command("revoke_api_key", key.prefix, stdout=io.StringIO())
     events = admin.get(f"/api/v1/api-keys/{key.prefix}/events/").json()
     assert [(event["kind"], event["actor"]) for event in events] == [("revoked", None), ("created", None)]
+
+
+def test_a_rate_past_the_columns_range_and_a_url_past_its_length_are_named_with_the_rest(admin: APIClient) -> None:
+    key, _ = api_key_create(name="svc", policy=None, actor=None)
+    answer = admin.patch(
+        f"/api/v1/api-keys/{key.prefix}/",
+        {"name": "", "rate_limit_per_minute": 3_000_000_000, "webhook_url": "https://a.example/" + "x" * 250},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert {error["field"] for error in answer.json()["errors"]} == {"name", "rate_limit_per_minute", "webhook_url"}
+    created = admin.post("/api/v1/api-keys/", {"name": "big", "rate_limit_per_minute": 3_000_000_000}, format="json")
+    assert (created.status_code, created.json()["errors"][0]["field"]) == (400, "rate_limit_per_minute")

@@ -37,3 +37,19 @@ def test_migrating_fills_in_the_guards_verdict_and_each_labels_place_for_what_th
 
     assert dict(ReviewItem.objects.values_list("pk", "guard_verdict")) == {flagged.pk: "unsafe", malformed.pk: ""}
     assert list(ReviewLabel.objects.order_by("position").values_list("pk", "position")) == places
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_place_of_a_label_written_between_the_two_migrations_is_filled_in() -> None:
+    item = judged_decision(verdict="unsafe", score=0.9, text="flagged").review_item
+    ReviewItem.objects.filter(pk=item.pk).update(labels_needed=2)
+    for reviewer in (UserFactory(), UserFactory()):
+        _label_next(reviewer, "unsafe")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("moderation_app", "0017_reviewer_figures")])  # the place may be empty again
+    with connection.cursor() as cursor:  # as a web process older than 0017 writes a label
+        cursor.execute("UPDATE moderation_app_reviewlabel SET position = NULL")
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("moderation_app"))
+
+    assert list(ReviewLabel.objects.order_by("created_at", "pk").values_list("position", flat=True)) == [1, 2]

@@ -108,6 +108,27 @@ describe('the reviewer figures panel', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it('never shows one period\'s figures under another while it loads or after it fails', async () => {
+    let calls = 0;
+    stubFetch((url) => {
+      if (!url.startsWith(REVIEWERS)) return undefined;
+      calls += 1;
+      return calls === 1
+        ? json([REVIEWER_FIGURES])
+        : json({ error: { code: 'invalid', message: 'since: bad' }, errors: [] }, 400);
+    });
+    await dom.render(<ReviewerStatsPanel isSuperuser />);
+    await waitFor(() => byTestId('reviewer-table'), 'the 30-day table');
+    const select = byTestId('reviewer-stats-period') as HTMLSelectElement;
+    await act(async () => {
+      select.value = '1';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    expect(byTestId('reviewer-table')).toBeNull();
+    await waitFor(() => dom.container.querySelector('[role="alert"]'), 'the error');
+    expect(byTestId('reviewer-table')).toBeNull();
+  });
+
   it('asks for the last 30 days first, for the chosen period after, and again on Refresh', async () => {
     const requests = stubFetch((url) => (url.startsWith(REVIEWERS) ? json([REVIEWER_FIGURES]) : undefined));
     const before = Date.now();

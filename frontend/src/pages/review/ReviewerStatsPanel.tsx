@@ -24,9 +24,13 @@ const HELP = {
  * own). Loaded on its own, on opening, a period change and Refresh, not after every label. */
 export function ReviewerStatsPanel({ isSuperuser }: { isSuperuser: boolean }) {
   const [period, setPeriod] = useState<StatsWindow>('30');
-  const figures = useResource((signal) => fetchReviewerStats(statsSince(period), signal), `reviewer-stats-${period}`);
+  const figures = useResource(
+    (signal) => fetchReviewerStats(statsSince(period), signal).then((rows) => ({ period, rows })),
+    `reviewer-stats-${period}`,
+  );
   const { reload } = figures;
-  const rows = figures.data;
+  // Another period's figures are never shown under this one, while it loads or if it fails.
+  const rows = figures.data?.period === period ? figures.data.rows : null;
   const whose = isSuperuser ? 'the reviewers’ figures' : 'your figures';
 
   return (

@@ -17,6 +17,7 @@ def _gauges(text: str, name: str) -> dict[str, float]:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("no_sampled_reviews")  # the safe decision must not be sampled into review
 def test_metrics_show_pending_decisions_failed_webhooks_and_escalated_review_items(client: Client) -> None:
     recorded_decision(text="still waiting for the guard")
     done = judged_decision(verdict="safe", score=0.01, text="answered")

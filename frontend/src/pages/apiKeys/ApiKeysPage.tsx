@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } fr
 
 import { ApiError, type FieldError } from '../../api';
 import { ErrorMessage, Loading, errorMessage } from '../../components/Feedback';
+import { Dialog } from '../../components/Dialog';
 import {
   EMPTY_NEW_KEY,
   NEW_KEY_FIELDS,
@@ -448,54 +449,46 @@ function EditKeyDialog({
   };
 
   return (
-    <div className="dialog-backdrop api-key-edit-backdrop">
-      <div
-        className="dialog api-key-edit"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        data-testid="api-key-edit"
-        data-prefix={key.prefix}
-        onKeyDown={(event) => {
-          if (event.key === 'Escape' && !saving) onCancel();
+    <Dialog
+      titleId={titleId}
+      onEscape={saving ? undefined : onCancel}
+      className="api-key-edit"
+      backdropClassName="api-key-edit-backdrop"
+      data-testid="api-key-edit"
+      data-prefix={key.prefix}
+    >
+      <KeyDialogHeading titleId={titleId} title={`Edit “${key.name}”`} prefix={key.prefix} />
+      <form
+        className="form"
+        noValidate
+        onSubmit={(event: FormEvent<HTMLFormElement>) => {
+          event.preventDefault();
+          if (!saving) onSave();
         }}
       >
-        <div className="card__header">
-          <h2 id={titleId}>Edit “{key.name}”</h2>
-          <span className="mono muted">{key.prefix}</span>
+        <p className="form__hint">The service keeps its API key: a saved change applies from its next call on.</p>
+        {refusal !== null && <OtherErrors refusal={refusal} what="The key was not saved." testId="api-key-edit-error" />}
+        <KeyFields
+          idPrefix="api-key-edit"
+          form={form}
+          errors={refusal?.fields ?? {}}
+          policies={policies}
+          hints={hints}
+          onChange={onChange}
+        />
+        <p className="form__hint" role="status" data-testid="api-key-edit-status">
+          {editing.unchanged ? 'Nothing changed: there is nothing to save.' : ''}
+        </p>
+        <div className="dialog__actions">
+          <button type="button" className="button button--secondary" onClick={onCancel} disabled={saving}>
+            Cancel
+          </button>
+          <button type="submit" className="button button--primary" disabled={saving} data-testid="api-key-edit-save">
+            {saving ? 'Saving…' : 'Save'}
+          </button>
         </div>
-        <form
-          className="form"
-          noValidate
-          onSubmit={(event: FormEvent<HTMLFormElement>) => {
-            event.preventDefault();
-            if (!saving) onSave();
-          }}
-        >
-          <p className="form__hint">The service keeps its API key: a saved change applies from its next call on.</p>
-          {refusal !== null && <OtherErrors refusal={refusal} what="The key was not saved." testId="api-key-edit-error" />}
-          <KeyFields
-            idPrefix="api-key-edit"
-            form={form}
-            errors={refusal?.fields ?? {}}
-            policies={policies}
-            hints={hints}
-            onChange={onChange}
-          />
-          <p className="form__hint" role="status" data-testid="api-key-edit-status">
-            {editing.unchanged ? 'Nothing changed: there is nothing to save.' : ''}
-          </p>
-          <div className="dialog__actions">
-            <button type="button" className="button button--secondary" onClick={onCancel} disabled={saving}>
-              Cancel
-            </button>
-            <button type="submit" className="button button--primary" disabled={saving} data-testid="api-key-edit-save">
-              {saving ? 'Saving…' : 'Save'}
-            </button>
-          </div>
-        </form>
-      </div>
-    </div>
+      </form>
+    </Dialog>
   );
 }
 
@@ -504,6 +497,15 @@ function EditKeyDialog({
  * dialog does not): read afresh each time it opens, and again when `version` changes (after this
  * page changed a key), newest first.
  */
+function KeyDialogHeading({ titleId, title, prefix }: { titleId: string; title: string; prefix: string }) {
+  return (
+    <div className="card__header">
+      <h2 id={titleId}>{title}</h2>
+      <span className="mono muted">{prefix}</span>
+    </div>
+  );
+}
+
 function HistoryDialog({ apiKey, version, onClose }: { apiKey: ApiKey; version: number; onClose: () => void }) {
   const titleId = useId();
   const closeRef = useRef<HTMLButtonElement>(null);
@@ -515,57 +517,49 @@ function HistoryDialog({ apiKey, version, onClose }: { apiKey: ApiKey; version: 
   }, []);
 
   return (
-    <div className="dialog-backdrop api-key-edit-backdrop">
-      <div
-        className="dialog api-key-history"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        aria-busy={events.loading}
-        data-testid="api-key-history"
-        data-prefix={prefix}
-        onKeyDown={(event) => {
-          if (event.key === 'Escape') onClose();
-        }}
-      >
-        <div className="card__header">
-          <h2 id={titleId}>History of “{apiKey.name}”</h2>
-          <span className="mono muted">{prefix}</span>
-        </div>
-        {events.error !== null && (
-          <ErrorMessage title="Could not load the history" error={events.error} onRetry={events.reload} />
-        )}
-        {events.loading && <Loading label="Loading the history…" />}
-        {!events.loading && events.error === null && events.data?.length === 0 && (
-          <p className="muted" data-testid="api-key-history-empty">
-            Nothing is recorded for this key: it was made before its history was kept, and nothing was done to it since.
-          </p>
-        )}
-        {!events.loading && events.error === null && events.data && events.data.length > 0 && (
-          <ol className="timeline api-key-history__list" aria-label="Events, newest first" data-testid="api-key-history-list">
-            {events.data.map((event, index) => {
-              const { summary, details } = describeKeyEvent(event);
-              return (
-                <li key={index} className={`timeline__item api-key-history__item--${event.kind}`} data-kind={event.kind}>
-                  <p className="api-key-history__line" data-testid="api-key-history-line">
-                    <strong>{summary}</strong>
-                    {details && ` — ${details}`}
-                  </p>
-                  <p className="small muted">
-                    <time dateTime={event.created_at}>{formatDateTime(event.created_at)}</time>
-                  </p>
-                </li>
-              );
-            })}
-          </ol>
-        )}
-        <div className="dialog__actions">
-          <button ref={closeRef} type="button" className="button button--secondary" onClick={onClose}>
-            Close
-          </button>
-        </div>
+    <Dialog
+      titleId={titleId}
+      onEscape={onClose}
+      className="api-key-history"
+      backdropClassName="api-key-edit-backdrop"
+      aria-busy={events.loading}
+      data-testid="api-key-history"
+      data-prefix={prefix}
+    >
+      <KeyDialogHeading titleId={titleId} title={`History of “${apiKey.name}”`} prefix={prefix} />
+      {events.error !== null && (
+        <ErrorMessage title="Could not load the history" error={events.error} onRetry={events.reload} />
+      )}
+      {events.loading && <Loading label="Loading the history…" />}
+      {!events.loading && events.error === null && events.data?.length === 0 && (
+        <p className="muted" data-testid="api-key-history-empty">
+          Nothing is recorded for this key: it was made before its history was kept, and nothing was done to it since.
+        </p>
+      )}
+      {!events.loading && events.error === null && events.data && events.data.length > 0 && (
+        <ol className="timeline api-key-history__list" aria-label="Events, newest first" data-testid="api-key-history-list">
+          {events.data.map((event, index) => {
+            const { summary, details } = describeKeyEvent(event);
+            return (
+              <li key={index} className={`timeline__item api-key-history__item--${event.kind}`} data-kind={event.kind}>
+                <p className="api-key-history__line" data-testid="api-key-history-line">
+                  <strong>{summary}</strong>
+                  {details && ` — ${details}`}
+                </p>
+                <p className="small muted">
+                  <time dateTime={event.created_at}>{formatDateTime(event.created_at)}</time>
+                </p>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+      <div className="dialog__actions">
+        <button ref={closeRef} type="button" className="button button--secondary" onClick={onClose}>
+          Close
+        </button>
       </div>
-    </div>
+    </Dialog>
   );
 }
 

@@ -1,5 +1,7 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 
+import { Dialog } from '../../components/Dialog';
+
 /** A modal confirmation: Escape or "Cancel" closes it; focus starts on the confirm button. */
 export function ConfirmDialog({
   title,
@@ -26,27 +28,17 @@ export function ConfirmDialog({
   }, []);
 
   return (
-    <div className="dialog-backdrop">
-      <div
-        className="dialog"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        onKeyDown={(event) => {
-          if (event.key === 'Escape' && !busy) onCancel();
-        }}
-      >
-        <h2 id={titleId}>{title}</h2>
-        <div className="dialog__body">{children}</div>
-        <div className="dialog__actions">
-          <button type="button" className="button button--secondary" onClick={onCancel} disabled={busy}>
-            Cancel
-          </button>
-          <button ref={confirmRef} type="button" className="button button--primary" onClick={onConfirm} disabled={busy}>
-            {confirmLabel}
-          </button>
-        </div>
+    <Dialog titleId={titleId} onEscape={busy ? undefined : onCancel}>
+      <h2 id={titleId}>{title}</h2>
+      <div className="dialog__body">{children}</div>
+      <div className="dialog__actions">
+        <button type="button" className="button button--secondary" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button ref={confirmRef} type="button" className="button button--primary" onClick={onConfirm} disabled={busy}>
+          {confirmLabel}
+        </button>
       </div>
-    </div>
+    </Dialog>
   );
 }
